@@ -1,0 +1,1 @@
+"""Deployment helpers: the local stack (deploy/local) and container files."""

@@ -1,0 +1,150 @@
+"""`python -m deploy.local up|down|status|logs|fetch|demo` — the local stack, no Docker needed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import typer
+
+from deploy.local.processes import StackError, wait_until
+from deploy.local.services import REPO_ROOT, Services
+from deploy.local.stack import Stack
+from shared.kafka import ensure_topics
+from shared.search_index import ensure_index, make_client
+from shared.settings import Settings, get_settings
+
+cli = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+
+
+def _stack() -> Stack:
+    return Stack(get_settings())
+
+
+def _services(settings: Settings) -> Services:
+    return Services(settings, settings.cache_dir / "state" / "services")
+
+
+async def _prepare(settings: Settings) -> None:
+    """Topics and the index exist before any service needs them."""
+    await ensure_topics(settings)
+    es = make_client(settings)
+    try:
+        await ensure_index(es, settings)
+    finally:
+        await es.close()
+
+
+@cli.command()
+def fetch() -> None:
+    """Download Kafka and Elasticsearch into the cache (done by `up` too)."""
+    stack = _stack()
+    stack.fetch()
+    typer.echo(f"cached under {stack.cache}")
+
+
+@cli.command()
+def up() -> None:
+    """Start Kafka and Elasticsearch (no-op when already up) and create topics and index."""
+    stack = _stack()
+    seconds = stack.up()
+    asyncio.run(_prepare(stack.settings))
+    typer.echo(f"stack up in {seconds:.1f}s: kafka {stack.settings.kafka_bootstrap}, "
+               f"elasticsearch {stack.settings.elasticsearch_url}")
+    typer.echo(f"logs: {stack.kafka.log_file}, {stack.state / 'elasticsearch' / 'logs'}")
+
+
+@cli.command()
+def down() -> None:
+    """Stop the services and the stack that this tool started."""
+    stack = _stack()
+    stopped = _services(stack.settings).down() + stack.down()
+    typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@cli.command()
+def status() -> None:
+    """Show what is running."""
+    stack = _stack()
+    rows = [
+        ("kafka", stack.kafka.pid(), "ready" if stack.kafka_ready() else "not answering"),
+        ("elasticsearch", stack.es.pid(), stack.es_health() or "not answering"),
+    ]
+    rows += [(name, p.pid(), "") for name, p in _services(stack.settings).processes.items()]
+    for name, pid, health in rows:
+        typer.echo(f"{name:15} {'pid ' + str(pid) if pid else 'stopped':12} {health}")
+
+
+@cli.command()
+def logs(name: str = typer.Argument("all"), lines: int = 40) -> None:
+    """Print the last lines of a process's log (kafka, elasticsearch, or a service)."""
+    stack = _stack()
+    processes = {"kafka": stack.kafka, "elasticsearch": stack.es,
+                 **_services(stack.settings).processes}
+    for key, process in processes.items():
+        if name in ("all", key):
+            typer.echo(f"==> {process.log_file} <==\n{process.tail(lines)}\n")
+
+
+def _post_json(url: str, payload: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return dict(json.load(response))
+
+
+def _get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.load(response))
+
+
+@cli.command()
+def demo(samples: Path = REPO_ROOT / "samples") -> None:
+    """Everything: the stack, all services, the sample articles ingested and searchable."""
+    started = time.monotonic()
+    stack = _stack()
+    stack.up()
+    settings = stack.settings
+    asyncio.run(_prepare(settings))
+    _services(settings).up()
+    ingest = f"http://{settings.ingest_host}:{settings.ingest_port}"
+    search = f"http://{settings.search_host}:{settings.search_port}"
+    ids = []
+    for path in sorted(samples.glob("*.txt")):
+        answer = _post_json(f"{ingest}/articles", {
+            "format": "text", "content": path.read_text(),
+            "source": {"name": "newsflow samples", "client": "deploy.local demo"},
+        })
+        ids.append(str(answer["article_id"]))
+        typer.echo(f"ingested {path.name} as {answer['article_id']}")
+    wait_until(lambda: all(_article_found(search, i) for i in ids), 120,
+               "the samples to become searchable")
+    query = urllib.parse.urlencode({"q": "Guterres"})
+    typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
+    typer.echo(f"search page/API: {search}/docs")
+    typer.echo(f"example:         curl '{search}/search?{query}'")
+    typer.echo("stop everything: python -m deploy.local down")
+
+
+def _article_found(search: str, article_id: str) -> bool:
+    try:
+        _get_json(f"{search}/articles/{article_id}")
+        return True
+    except OSError:
+        return False
+
+
+def main() -> None:
+    try:
+        cli()
+    except StackError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(1) from exc
+
+
+if __name__ == "__main__":
+    main()

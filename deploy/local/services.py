@@ -1,0 +1,48 @@
+"""Runs newsflow's own services in the background for the local demo (and the test suite)."""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from deploy.local.processes import ManagedProcess, wait_until
+from shared.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Start order follows the pipeline, so each stage's consumer exists before its input arrives.
+SERVICES = ("indexing", "enrichment", "extraction", "ingest", "search_api")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Services:
+    def __init__(self, settings: Settings, state_dir: Path, env: Mapping[str, str] | None = None):
+        self.settings = settings
+        self.env = dict(env or {})
+        self.processes = {name: ManagedProcess(name, state_dir) for name in SERVICES}
+
+    def start(self, name: str) -> None:
+        process = self.processes[name]
+        if not process.running():
+            process.start([sys.executable, "-m", f"services.{name}"], env=self.env, cwd=REPO_ROOT)
+
+    def up(self, timeout: float = 120.0) -> None:
+        for name in SERVICES:
+            self.start(name)
+        s = self.settings
+        wait_until(lambda: _http_ok(f"http://{s.ingest_host}:{s.ingest_port}/health"),
+                   timeout, "the ingest API")
+        wait_until(lambda: _http_ok(f"http://{s.search_host}:{s.search_port}/health"),
+                   timeout, "the search API")
+
+    def down(self) -> list[str]:
+        return [name for name, p in reversed(self.processes.items()) if p.stop(timeout=30)]

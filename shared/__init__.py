@@ -1,0 +1,1 @@
+"""Code shared by every newsflow service: settings, stage contracts, topics, clients."""

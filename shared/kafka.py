@@ -1,0 +1,87 @@
+"""Kafka plumbing shared by the services: topic creation, producers, consumers, dead letters."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.contracts import DeadLetter, Header, Stage, Topic, topic_configs, topic_name
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Creates the pipeline's topics if missing (the broker does not auto-create). Idempotent."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=topic_name(settings, topic),
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+                topic_configs=topic_configs(topic),
+            )
+            for topic in Topic
+            if topic_name(settings, topic) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another process won the race; that is fine
+            log.info("created topics %s", [t.name for t in wanted])
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
+    """acks=all + idempotence: a retried send never writes a message twice."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "compression_type": "gzip",
+        "max_request_size": settings.max_body_bytes * 2,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(settings: Settings, stage: Stage, *topics: Topic, **overrides: Any) -> AIOKafkaConsumer:
+    """Manual commits, starting from the earliest message a new group has not seen."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": settings.consumer_group(stage.value),
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": settings.max_body_bytes * 2,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*(topic_name(settings, t) for t in topics), **options)
+
+
+async def send_dead_letter(
+    producer: AIOKafkaProducer, settings: Settings, letter: DeadLetter
+) -> None:
+    headers = [(Header.STAGE.value, letter.stage.value.encode())]
+    if letter.article_id:
+        headers.append((Header.ARTICLE_ID.value, letter.article_id.encode()))
+    await producer.send_and_wait(
+        topic_name(settings, Topic.DEAD_LETTER),
+        letter.to_bytes(),
+        key=letter.article_id.encode() if letter.article_id else None,
+        headers=headers,
+    )
+    log.warning(
+        "dead letter from %s: %s: %s (article %s)",
+        letter.stage, letter.error_type, letter.error, letter.article_id,
+    )

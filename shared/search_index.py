@@ -1,0 +1,95 @@
+"""The Elasticsearch side: client factory, index template, and the versioned index behind an alias.
+
+Only server-core features are used (standard analyzer, keyword fields, no scripts, no
+percolator), so this runs unchanged on the local integ-test distribution and on any 8.19/9.x node.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+
+_KEYWORD = {"type": "keyword", "ignore_above": 512}
+_TEXT_WITH_RAW = {"type": "text", "fields": {"raw": _KEYWORD}}
+# Entity names are facets (keyword) but also searchable as words (text subfield).
+_ENTITY = {"type": "keyword", "ignore_above": 256, "fields": {"text": {"type": "text"}}}
+
+MAPPINGS: dict[str, Any] = {
+    # Unknown fields stay in _source but are not indexed: no mapping explosion from odd input.
+    "dynamic": False,
+    "properties": {
+        "article_id": {"type": "keyword"},
+        "url": {"type": "keyword", "ignore_above": 2048},
+        "title": _TEXT_WITH_RAW,
+        "title_derived": {"type": "boolean"},
+        "subtitle": {"type": "text"},
+        "lead": {"type": "text"},
+        "body": {"type": "text"},
+        "headings": {"type": "text"},
+        "published_at": {"type": "date"},
+        "submitted_at": {"type": "date"},
+        "extracted_at": {"type": "date"},
+        "enriched_at": {"type": "date"},
+        "indexed_at": {"type": "date"},
+        "authors": _ENTITY,
+        "site_name": _KEYWORD,
+        "language": {"type": "keyword"},
+        "source": {
+            "properties": {
+                "name": _KEYWORD,
+                "feed_url": {"type": "keyword", "ignore_above": 2048},
+                "client": _KEYWORD,
+            }
+        },
+        "people": _ENTITY,
+        "organizations": _ENTITY,
+        "places": _ENTITY,
+        "models": {"type": "object", "enabled": False},
+    },
+}
+
+
+def make_client(settings: Settings) -> AsyncElasticsearch:
+    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+
+
+def index_name(settings: Settings, version: int = INDEX_VERSION) -> str:
+    return f"{settings.index_alias}-v{version}"
+
+
+async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
+    """Installs the template and creates `<alias>-v1` behind the alias if no index has it yet.
+
+    Idempotent; returns the concrete index the alias points to."""
+    alias = settings.index_alias
+    await es.indices.put_index_template(
+        name=f"{alias}-template",
+        index_patterns=[f"{alias}-v*"],
+        template={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+            "mappings": MAPPINGS,
+        },
+        priority=100,
+    )
+    if await es.indices.exists_alias(name=alias):
+        current = await es.indices.get_alias(name=alias)
+        return next(iter(current.body))
+    index = index_name(settings)
+    if not await es.indices.exists(index=index):
+        try:
+            await es.indices.create(index=index, aliases={alias: {"is_write_index": True}})
+            log.info("created index %s behind alias %s", index, alias)
+        except Exception as exc:  # another worker created it first
+            if "resource_already_exists_exception" not in str(exc):
+                raise
+    else:
+        await es.indices.put_alias(index=index, name=alias)
+    return index

@@ -1,0 +1,78 @@
+"""The one settings model. Every value can be overridden by a `NEWSFLOW_*` environment variable."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    # Elasticsearch refuses to run as root, so as root the stack runs as an unprivileged user and
+    # its files must live outside root's private home directory.
+    if os.geteuid() == 0:
+        return Path("/var/cache/newsflow")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsflow"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore")
+
+    # Where things run.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8001
+    search_host: str = "127.0.0.1"
+    search_port: int = 8000
+
+    # A prefix for topics, consumer groups and indices, so several deployments (or a test session)
+    # can share one broker and one Elasticsearch node without seeing each other's data.
+    namespace: str = ""
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+
+    # Ingest limits.
+    max_body_bytes: int = Field(default=5_000_000, ge=1_000)
+    max_batch_items: int = Field(default=500, ge=1)
+
+    # Indexing: a bulk request goes out when either bound is reached.
+    index_batch_size: int = Field(default=500, ge=1)
+    index_batch_seconds: float = Field(default=1.0, gt=0)
+    index_max_retries: int = Field(default=8, ge=0)
+
+    # Local stack (deploy/local) only.
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    es_heap: str = "768m"
+    kafka_heap: str = "512m"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+
+    @property
+    def elasticsearch_port(self) -> int:
+        return urlparse(self.elasticsearch_url).port or 9200
+
+    def _prefixed(self, name: str, sep: str) -> str:
+        return f"{self.namespace}{sep}{name}" if self.namespace else name
+
+    def topic(self, name: str) -> str:
+        return self._prefixed(name, ".")
+
+    def consumer_group(self, stage: str) -> str:
+        return self._prefixed(f"newsflow-{stage}", ".")
+
+    @property
+    def index_alias(self) -> str:
+        return self._prefixed("news", "-").lower()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
