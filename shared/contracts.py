@@ -100,6 +100,9 @@ class ExtractedArticle(_Message):
     lead: str | None = None
     body: str
     headings: list[str] = Field(default_factory=list)
+    ai_generated: bool = False  # the text says it was written by a machine
+    disclaimer: str | None = None  # that statement, kept out of the body
+    related: list[str] = Field(default_factory=list)  # "Related Articles" items, kept out of the body
     published_at: datetime | None = None
     authors: list[str] = Field(default_factory=list)
     site_name: str | None = None
@@ -129,6 +132,8 @@ class EnrichedArticle(ExtractedArticle):
         doc = self.model_dump(mode="json", exclude_none=True)
         for field in ("people", "organizations", "places"):
             doc[field] = [entity.name for entity in getattr(self, field)]
+        # One date to sort and facet on: publication when known, else when we received it.
+        doc["date"] = (self.published_at or self.submitted_at).isoformat()
         doc["indexed_at"] = utcnow().isoformat()
         return doc
 

@@ -31,9 +31,13 @@ MAPPINGS: dict[str, Any] = {
         "title": _TEXT_WITH_RAW,
         "title_derived": {"type": "boolean"},
         "subtitle": {"type": "text"},
+        "ai_generated": {"type": "boolean"},
+        "disclaimer": {"type": "text", "index": False},
+        "related": {"type": "text"},
         "lead": {"type": "text"},
         "body": {"type": "text"},
         "headings": {"type": "text"},
+        "date": {"type": "date"},
         "published_at": {"type": "date"},
         "submitted_at": {"type": "date"},
         "extracted_at": {"type": "date"},
@@ -80,8 +84,10 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
         priority=100,
     )
     if await es.indices.exists_alias(name=alias):
-        current = await es.indices.get_alias(name=alias)
-        return next(iter(current.body))
+        current = next(iter((await es.indices.get_alias(name=alias)).body))
+        # New fields are added in place; a changed field needs a new index version instead.
+        await es.indices.put_mapping(index=current, properties=MAPPINGS["properties"])
+        return current
     index = index_name(settings)
     if not await es.indices.exists(index=index):
         try:

@@ -1,0 +1,1 @@
+"""Enrichment stage: extracted articles → language and named entities."""

@@ -1,0 +1,112 @@
+"""People, organisations and places from spaCy's NER, cleaned and merged within one article.
+
+spaCy finds spans; what we add is what a news desk needs from them: titles stripped from names
+("Secretary of State Rex Tillerson" → "Rex Tillerson"), possessives dropped ("North Korea's"),
+and short mentions resolved to the full name already seen ("Feltman" → "Jeffrey Feltman").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from shared.contracts import Entity
+
+LABEL_KIND = {
+    "PERSON": "people",
+    "ORG": "organizations",
+    "GPE": "places",
+    "LOC": "places",
+    "FAC": "places",
+}
+
+_POSSESSIVE = re.compile(r"[’']s?$")
+_LEADING_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
+_EDGE_PUNCT = " \t\n\"'“”‘’,;:()[]-–—"
+
+
+@lru_cache(maxsize=1)
+def role_words() -> frozenset[str]:
+    text = resources.files("services.enrichment").joinpath("data/role_words.txt").read_text()
+    return frozenset(
+        line.strip().lower() for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+@dataclass(frozen=True)
+class Mention:
+    text: str
+    label: str
+
+
+def clean_name(text: str) -> str:
+    name = " ".join(text.split()).strip(_EDGE_PUNCT)
+    name = _POSSESSIVE.sub("", name)
+    name = _LEADING_ARTICLE.sub("", name)
+    return name.strip(_EDGE_PUNCT)
+
+
+def _is_role(word: str) -> bool:
+    return word.lower().strip(".,") in role_words()
+
+
+def person_name(text: str) -> str | None:
+    """The name left once leading titles are stripped; None if it is not a person's name."""
+    words = text.split()
+    while words and (_is_role(words[0]) or words[0].lower() == "of"):
+        words.pop(0)
+    if not words or any(_is_role(w) for w in words) or not words[0][:1].isupper():
+        return None
+    return " ".join(words)
+
+
+def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
+    counts: dict[str, Counter[str]] = {"people": Counter(), "organizations": Counter(),
+                                       "places": Counter()}
+    others: list[str] = []
+    for mention in mentions:
+        kind = LABEL_KIND.get(mention.label)
+        name = clean_name(mention.text)
+        if kind is None or len(name) < 2 or not any(c.isalpha() for c in name):
+            continue
+        if kind == "people":
+            person = person_name(name)
+            if person:
+                counts["people"][person] += 1
+        else:
+            counts[kind][name] += 1
+            others.append(name)
+
+    people = counts["people"]
+    # The NER model sometimes files a titled person under another label ("State Rex Tillerson"
+    # as ORG): a span that starts with a role word and is a name once the roles are stripped.
+    for name in others:
+        person = person_name(name)
+        if person and person != name and len(person.split()) > 1:
+            people[person] += _take(counts, name)
+    # A lone surname under another label ("Tillerson" as ORG) is that person when we know them.
+    surnames = {full.split()[-1] for full in people if len(full.split()) > 1}
+    for name in others:
+        if name in surnames:
+            people[name] += _take(counts, name)
+
+    # Short mentions resolve to the one full name that contains them.
+    for short in [p for p in people if len(p.split()) == 1]:
+        fulls = [p for p in people if len(p.split()) > 1 and short in p.split()]
+        if len(fulls) == 1:
+            people[fulls[0]] += people.pop(short)
+
+    return {
+        kind: [Entity(name=n, mentions=c) for n, c in sorted(counter.items(), key=lambda i: (-i[1], i[0]))]
+        for kind, counter in counts.items()
+    }
+
+
+def _take(counts: dict[str, Counter[str]], name: str) -> int:
+    """Removes `name` from the non-person kinds, returning how often it was seen there."""
+    return sum(counts[kind].pop(name, 0) for kind in ("organizations", "places")) or 1

@@ -1,0 +1,16 @@
+"""The enrichment agent: news.extracted → news.enriched."""
+
+from __future__ import annotations
+
+from services.enrichment.enrich import enrich_article, nlp
+from shared.contracts import EnrichedArticle, ExtractedArticle, Stage, Topic, parse_json
+from shared.settings import get_settings
+from shared.stage import build_stage_app
+
+
+def transform(payload: bytes) -> EnrichedArticle:
+    return enrich_article(ExtractedArticle.model_validate(parse_json(payload)))
+
+
+settings = get_settings()
+app = build_stage_app(settings, Stage.ENRICHMENT, Topic.EXTRACTED, Topic.ENRICHED, transform)

@@ -1,0 +1,1 @@
+"""Extraction stage: raw submissions → clean, structured articles."""

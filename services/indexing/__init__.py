@@ -1,0 +1,1 @@
+"""Indexing stage: enriched articles → Elasticsearch, in bounded bulk batches."""

@@ -1,0 +1,1 @@
+"""Search API: full-text and faceted search over the news index."""
