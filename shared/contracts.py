@@ -185,6 +185,17 @@ def header_value(headers: Any, name: Header) -> str | None:
     return None
 
 
+def article_id_of(key: bytes | None, payload: bytes | None) -> str | None:
+    """The article a message is about: its key, else the payload's `article_id` if readable."""
+    if key:
+        return key.decode(errors="replace")
+    try:
+        found = json.loads(payload or b"").get("article_id")
+    except (ValueError, AttributeError):
+        return None
+    return str(found) if found else None
+
+
 def topic_name(settings: Settings, topic: Topic) -> str:
     return settings.topic(topic.value)
 

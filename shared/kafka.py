@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -85,3 +85,31 @@ async def send_dead_letter(
         "dead letter from %s: %s: %s (article %s)",
         letter.stage, letter.error_type, letter.error, letter.article_id,
     )
+
+
+async def consumer_lag(settings: Settings, stage: Stage, topic: Topic) -> int:
+    """Messages on `topic` that the stage's consumer group has not committed yet."""
+    name = topic_name(settings, topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(settings.consumer_group(stage.value))
+        partitions = [tp for tp in await _partitions(consumer, name)]
+        ends = await consumer.end_offsets(partitions)
+        return sum(
+            end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+            for tp, end in ends.items()
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    ids = consumer.partitions_for_topic(topic)
+    if ids is None:
+        await consumer._client.force_metadata_update()  # a fresh consumer has no metadata yet
+        ids = consumer.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, p) for p in sorted(ids)]

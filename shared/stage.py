@@ -19,6 +19,7 @@ from shared.contracts import (
     DeadLetter,
     Stage,
     Topic,
+    article_id_of,
     headers_for,
     topic_name,
 )
@@ -75,7 +76,7 @@ def build_stage_app(
             except Exception as exc:  # any failure of one message must not stop the stage
                 letter = DeadLetter.for_payload(
                     event.value, stage=stage, error=str(exc)[:2000], error_type=type(exc).__name__,
-                    article_id=(message.key or b"").decode(errors="replace") or None,
+                    article_id=article_id_of(message.key, event.value),
                     source_topic=message.topic, partition=message.partition, offset=message.offset,
                 )
                 await _deliver(dead_letters, letter.article_id, letter.to_bytes(), [])

@@ -21,7 +21,7 @@ from aiokafka.errors import CommitFailedError
 from elasticsearch import AsyncElasticsearch, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
 
-from shared.contracts import DeadLetter, EnrichedArticle, Stage, parse_json
+from shared.contracts import DeadLetter, EnrichedArticle, Stage, article_id_of, parse_json
 from shared.kafka import send_dead_letter
 from shared.search_index import ensure_index
 from shared.settings import Settings
@@ -141,10 +141,10 @@ class Indexer:
         exc: Exception,
         error_type: str | None = None,
     ) -> None:
-        key = record.key.decode(errors="replace") if record.key else None
         letter = DeadLetter.for_payload(
             record.value, stage=Stage.INDEXING, error=str(exc)[:2000],
-            error_type=error_type or type(exc).__name__, article_id=article_id or key,
+            error_type=error_type or type(exc).__name__,
+            article_id=article_id or article_id_of(record.key, record.value),
             source_topic=record.topic, partition=record.partition, offset=record.offset,
         )
         await send_dead_letter(self.producer, self.settings, letter)

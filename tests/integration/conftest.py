@@ -1,0 +1,157 @@
+"""Session fixtures on the real stack: a Kafka broker and an Elasticsearch node started by
+deploy/local (or reused when already up), and every newsflow service as its own process.
+
+Each session gets its own namespace (topics, consumer groups, index) and its own ports, so it
+never sees the demo's data or another session's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from deploy.local.services import Services
+from deploy.local.stack import Stack
+from shared.contracts import Topic, topic_name
+from shared.search_index import make_client
+from shared.settings import Settings, get_settings
+from tests.conftest import REPO_ROOT
+
+T = TypeVar("T")
+DEADLINE = 90.0  # seconds any single condition may take on a loaded 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str,
+                     timeout: float = DEADLINE) -> T:
+    """Polls `check` until it returns something truthy, or fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = await check()
+        except Exception as exc:  # not ready yet; keep the last error for the message
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    services: Services
+    ingest: httpx.AsyncClient
+    search: httpx.AsyncClient
+
+    async def submit(self, payload: dict[str, Any]) -> str:
+        response = await self.ingest.post("/articles", json=payload)
+        assert response.status_code == 202, response.text
+        return str(response.json()["article_id"])
+
+    async def article(self, article_id: str) -> dict[str, Any] | None:
+        response = await self.search.get(f"/articles/{article_id}")
+        return response.json() if response.status_code == 200 else None
+
+    async def wait_for_article(self, article_id: str) -> dict[str, Any]:
+        async def found() -> dict[str, Any] | None:
+            return await self.article(article_id)
+        return await eventually(found, f"article {article_id} to be searchable")
+
+    async def count(self, query: dict[str, Any]) -> int:
+        es = make_client(self.settings)
+        try:
+            await es.indices.refresh(index=self.settings.index_alias)
+            return int((await es.count(index=self.settings.index_alias, query=query))["count"])
+        finally:
+            await es.close()
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        """Everything on the dead-letter topic so far."""
+        consumer = AIOKafkaConsumer(
+            topic_name(self.settings, Topic.DEAD_LETTER),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+        )
+        await consumer.start()
+        try:
+            letters = []
+            batches = await consumer.getmany(timeout_ms=2000)
+            for records in batches.values():
+                letters.extend(json.loads(r.value) for r in records)
+            return letters
+        finally:
+            await consumer.stop()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The real Kafka + Elasticsearch; stopped at the end only if this session started them."""
+    stack = Stack(get_settings())
+    was_running = stack.kafka.running() and stack.es.running()
+    stack.up()
+    yield stack
+    if not was_running:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        "NEWSFLOW_NAMESPACE": namespace,
+        "NEWSFLOW_INGEST_PORT": str(_free_port()),
+        "NEWSFLOW_SEARCH_PORT": str(_free_port()),
+        "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
+    }
+    settings = Settings(**{k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
+    services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
+    try:
+        services.up()
+    except Exception:
+        for process in services.processes.values():
+            print(f"==> {process.name}\n{process.tail(60)}")
+        services.down()
+        raise
+    ingest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=30)
+    search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30)
+    yield Pipeline(settings, services, ingest, search)
+    await ingest.aclose()
+    await search.aclose()
+    services.down()
+    await _drop_namespace(settings)
+
+
+async def _drop_namespace(settings: Settings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+    es = make_client(settings)
+    try:
+        indices = await es.indices.get(index=f"{settings.index_alias}-v*")
+        if indices.body:  # deletes need names, not wildcards, on a default node
+            await es.indices.delete(index=",".join(indices.body))
+    finally:
+        await es.close()

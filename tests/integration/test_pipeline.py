@@ -1,0 +1,179 @@
+"""The whole pipeline on the real stack: HTTP in, Kafka through four workers, search out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.contracts import Stage, Topic, topic_name
+from shared.kafka import consumer_lag
+from tests.integration.conftest import Pipeline, eventually
+
+pytestmark = pytest.mark.integration
+
+SEED_000_TITLE = "Breaking the Deadlock? S. Korean Adviser Urges UN Chief to Visit Pyongyang"
+
+
+def _text(content: str) -> dict[str, object]:
+    return {"format": "text", "content": content, "source": {"name": "tests"}}
+
+
+def _story(marker: str) -> str:
+    return (f"Harbour strike ends in {marker}\n"
+            f"Dock workers in {marker} returned to work on Monday after a two-week strike. "
+            "Union leaders said the new contract raised wages by six percent.")
+
+
+async def _pipeline_idle(pipeline: Pipeline) -> bool:
+    stages = [(Stage.EXTRACTION, Topic.RAW), (Stage.ENRICHMENT, Topic.EXTRACTED),
+              (Stage.INDEXING, Topic.ENRICHED)]
+    lags = [await consumer_lag(pipeline.settings, stage, topic) for stage, topic in stages]
+    return all(lag == 0 for lag in lags)
+
+
+async def test_seeds_become_searchable_with_entities(
+    pipeline: Pipeline, seed_000: str, seed_004: str
+) -> None:
+    id_000 = await pipeline.submit(_text(seed_000))
+    id_004 = await pipeline.submit(_text(seed_004))
+    article_000 = await pipeline.wait_for_article(id_000)
+    article_004 = await pipeline.wait_for_article(id_004)
+
+    assert article_000["title"] == SEED_000_TITLE
+    assert {"Antonio Guterres", "Wi Sung-lac"} <= set(article_000["people"])
+    assert {"Jeffrey Feltman", "Rex Tillerson"} <= set(article_004["people"])
+    assert article_000["language"] == "en"
+
+    response = await pipeline.search.get("/search", params={"q": "Guterres Pyongyang"})
+    assert response.status_code == 200
+    body = response.json()
+    assert id_000 in [hit["id"] for hit in body["results"]]
+    people_facet = {bucket["value"] for bucket in body["facets"]["people"]}
+    assert {"Antonio Guterres", "Wi Sung-lac"} <= people_facet
+    hit = next(hit for hit in body["results"] if hit["id"] == id_000)
+    assert "<mark>" in json.dumps(hit["highlights"])
+
+
+async def test_facet_filter_narrows_results(pipeline: Pipeline, seed_000: str, seed_004: str) -> None:
+    id_000 = await pipeline.submit(_text(seed_000))
+    id_004 = await pipeline.submit(_text(seed_004))
+    await pipeline.wait_for_article(id_000)
+    await pipeline.wait_for_article(id_004)
+    response = await pipeline.search.get("/search", params={"person": "Jeffrey Feltman"})
+    ids = [hit["id"] for hit in response.json()["results"]]
+    assert id_004 in ids and id_000 not in ids
+
+
+async def test_same_article_twice_is_one_document(pipeline: Pipeline) -> None:
+    content = _story(f"Port-{uuid.uuid4().hex[:6]}")
+    first = await pipeline.submit(_text(content))
+    second = await pipeline.submit(_text(content))
+    assert first == second
+    await pipeline.wait_for_article(first)
+    await eventually(lambda: _pipeline_idle(pipeline), "every stage to catch up")
+    assert await pipeline.count({"term": {"article_id": first}}) == 1
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    ({"format": "text"}, "needs a non-empty 'content'"),
+    ({"format": "text", "content": "   "}, "needs a non-empty 'content'"),
+    ({"format": "fields", "title": "No body"}, "needs a non-empty 'body'"),
+    ({"format": "pdf", "content": "x"}, "format"),
+    ({"format": "html", "content": "<p>x</p>", "url": "ftp://example.com/a"}, "not an http(s) URL"),
+])
+async def test_malformed_submissions_get_4xx_with_reason(
+    pipeline: Pipeline, payload: dict[str, object], reason: str
+) -> None:
+    response = await pipeline.ingest.post("/articles", json=payload)
+    assert response.status_code == 422
+    assert reason in response.json()["error"]["message"]
+
+
+async def test_not_json_gets_4xx(pipeline: Pipeline) -> None:
+    response = await pipeline.ingest.post(
+        "/articles", content=b"\xff\xfe not json", headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["message"]
+
+
+async def test_oversized_submission_gets_413(pipeline: Pipeline) -> None:
+    huge = "word " * (pipeline.settings.max_body_bytes // 5 + 10)
+    response = await pipeline.ingest.post("/articles", json=_text(huge))
+    assert response.status_code == 413
+    assert "limit" in response.json()["error"]["message"]
+
+
+async def test_batch_rejects_only_the_bad_items(pipeline: Pipeline) -> None:
+    good = _text(_story(f"Batchton-{uuid.uuid4().hex[:6]}"))
+    response = await pipeline.ingest.post("/articles:batch", json=[good, {"format": "text"}])
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["results"][1]["status"] == "rejected" and body["results"][1]["reason"]
+    await pipeline.wait_for_article(body["results"][0]["article_id"])
+
+
+async def test_poison_messages_are_dead_lettered_and_the_pipeline_keeps_flowing(
+    pipeline: Pipeline,
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_name(pipeline.settings, Topic.RAW), b"\xff{not json")
+        await producer.send_and_wait(
+            topic_name(pipeline.settings, Topic.RAW),
+            json.dumps({"article_id": "empty-1", "format": "text", "content": "x",
+                        "submitted_at": "2025-01-01T00:00:00Z"}).encode(),
+        )
+        await producer.send_and_wait(topic_name(pipeline.settings, Topic.ENRICHED), b"[1, 2, 3]")
+    finally:
+        await producer.stop()
+
+    async def letters_by_stage() -> dict[str, list[dict[str, object]]] | None:
+        letters = await pipeline.dead_letters()
+        stages: dict[str, list[dict[str, object]]] = {}
+        for letter in letters:
+            stages.setdefault(str(letter["stage"]), []).append(letter)
+        ready = len(stages.get("extraction", [])) >= 2 and stages.get("indexing")
+        return stages if ready else None
+
+    stages = await eventually(letters_by_stage, "three dead letters")
+    binary = next(l for l in stages["extraction"] if l["payload_encoding"] == "base64")
+    assert binary["error"] and binary["error_type"] and binary["offset"] is not None
+    empty = next(l for l in stages["extraction"] if l.get("article_id") == "empty-1")
+    assert "no article text" in str(empty["error"])
+    assert json.loads(str(empty["payload"]))["article_id"] == "empty-1"  # original payload kept
+    assert stages["indexing"][0]["payload"] == "[1, 2, 3]"
+
+    # And the stages still work after the poison.
+    article_id = await pipeline.submit(_text(_story(f"Aftertown-{uuid.uuid4().hex[:6]}")))
+    await pipeline.wait_for_article(article_id)
+
+
+@pytest.mark.parametrize("stage", ["enrichment", "indexing"])
+async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
+    pipeline: Pipeline, stage: str
+) -> None:
+    marker = f"Killtest{uuid.uuid4().hex[:6]}"
+    worker = pipeline.services.processes[stage]
+    ids = [await pipeline.submit(_text(_story(f"{marker} {n}"))) for n in range(15)]
+    worker.kill()  # SIGKILL: no clean shutdown, no final commit
+    ids += [await pipeline.submit(_text(_story(f"{marker} {n}"))) for n in range(15, 30)]
+    await asyncio.sleep(0)  # let the submissions go before the restart (no timing assumed)
+    pipeline.services.start(stage)
+
+    async def all_indexed() -> bool:
+        query = {"terms": {"article_id": ids}}
+        return await pipeline.count(query) == len(ids)
+
+    await eventually(all_indexed, f"all {len(ids)} articles after restarting {stage}",
+                     timeout=180)
+    await eventually(lambda: _pipeline_idle(pipeline), "every stage to catch up", timeout=180)
+    # Nothing twice: one document per id, and no stray documents for the marker.
+    hits = await pipeline.count({"match_phrase": {"title": marker}})
+    assert hits == len(ids) == len(set(ids))
