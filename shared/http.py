@@ -13,8 +13,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
-
-
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     """Every error looks the same: {"error": {"status", "code", "message", "details"}}."""
     body: dict[str, Any] = {"status": status, "code": code, "message": message}

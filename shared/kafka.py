@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -32,10 +33,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
             if topic_name(settings, topic) not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process won the race; that is fine
             log.info("created topics %s", [t.name for t in wanted])
         return [t.name for t in wanted]
     finally:

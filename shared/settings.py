@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Indexing: a bulk request goes out when either bound is reached.
     index_batch_size: int = Field(default=500, ge=1)
     index_batch_seconds: float = Field(default=1.0, gt=0)
+    index_linger_seconds: float = Field(default=0.05, ge=0)  # wait for more after the first
     index_max_retries: int = Field(default=8, ge=0)
 
     # Local stack (deploy/local) only.

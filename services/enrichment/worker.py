@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.enrichment.enrich import enrich_article, nlp
+from services.enrichment.enrich import enrich_article
 from shared.contracts import EnrichedArticle, ExtractedArticle, Stage, Topic, parse_json
 from shared.settings import get_settings
 from shared.stage import build_stage_app

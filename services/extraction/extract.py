@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import trafilatura
 
@@ -13,7 +14,7 @@ _MIN_BODY_CHARS = 20
 
 
 def extract_article(raw: RawArticle) -> ExtractedArticle:
-    common = {
+    common: dict[str, Any] = {
         "article_id": raw.article_id, "url": raw.url, "source": raw.source,
         "submitted_at": raw.submitted_at, "authors": raw.authors,
         "published_at": raw.published_at, "language": raw.language,
@@ -42,7 +43,7 @@ def extract_article(raw: RawArticle) -> ExtractedArticle:
     return article
 
 
-def _from_html(html: str, url: str | None, common: dict[str, object]) -> ExtractedArticle:
+def _from_html(html: str, url: str | None, common: dict[str, Any]) -> ExtractedArticle:
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, favor_precision=False
     )
@@ -62,7 +63,7 @@ def _from_html(html: str, url: str | None, common: dict[str, object]) -> Extract
     if data.get("url") and not fields["url"]:
         fields["url"] = data["url"]
     return ExtractedArticle(
-        **fields,  # type: ignore[arg-type]
+        **fields,
         title=title or (derive_title(paragraphs[0]) if paragraphs else ""),
         title_derived=not title, subtitle=(data.get("description") or None),
         lead=paragraphs[0] if paragraphs else None, body="\n\n".join(paragraphs),

@@ -29,7 +29,10 @@ _RELATED_HEADER = re.compile(
     r"see also|you may also like)\s*:?$",
     re.IGNORECASE,
 )
-_SMALL_WORDS = frozenset("a an and as at but by for from in into of on or the to with vs".split())
+_SMALL_WORDS = frozenset(
+    ["a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "on", "or",
+     "the", "to", "with", "vs"]
+)
 
 
 @dataclass

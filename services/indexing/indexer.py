@@ -74,17 +74,22 @@ class Indexer:
                 log.warning("offset commit failed after a rebalance: %s", exc)
 
     async def _collect(self, stop: asyncio.Event) -> list[ConsumerRecord[bytes, bytes]]:
-        size, records = self.settings.index_batch_size, []
+        """Waits for the first record, then lingers briefly for more: a lone article is indexed
+        at once, a burst fills batches. Bounded by `index_batch_size` and `index_batch_seconds`."""
+        size = self.settings.index_batch_size
+        records: list[ConsumerRecord[bytes, bytes]] = []
         deadline = time.monotonic() + self.settings.index_batch_seconds
         while len(records) < size and not stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            batches = await self.consumer.getmany(
-                timeout_ms=int(remaining * 1000), max_records=size - len(records)
-            )
-            for partition_records in batches.values():
-                records.extend(partition_records)
+            wait = remaining if not records else min(remaining, self.settings.index_linger_seconds)
+            batches = await self.consumer.getmany(timeout_ms=int(wait * 1000),
+                                                  max_records=size - len(records))
+            fetched = [record for partition in batches.values() for record in partition]
+            if records and not fetched:
+                break  # nothing more is arriving right now
+            records.extend(fetched)
         return records
 
     async def index_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:

@@ -149,9 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 submission = Submission.model_validate(item)
             except ValidationError as exc:
-                reason = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
+                errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
                                    for e in exc.errors())
-                results.append(BatchItemResult(index=index, status="rejected", reason=reason))
+                results.append(BatchItemResult(index=index, status="rejected", reason=errors))
                 continue
             if reason := check_size(submission):
                 results.append(BatchItemResult(index=index, status="rejected", reason=reason))

@@ -143,9 +143,9 @@ async def test_poison_messages_are_dead_lettered_and_the_pipeline_keeps_flowing(
         return stages if ready else None
 
     stages = await eventually(letters_by_stage, "three dead letters")
-    binary = next(l for l in stages["extraction"] if l["payload_encoding"] == "base64")
+    binary = next(d for d in stages["extraction"] if d["payload_encoding"] == "base64")
     assert binary["error"] and binary["error_type"] and binary["offset"] is not None
-    empty = next(l for l in stages["extraction"] if l.get("article_id") == "empty-1")
+    empty = next(d for d in stages["extraction"] if d.get("article_id") == "empty-1")
     assert "no article text" in str(empty["error"])
     assert json.loads(str(empty["payload"]))["article_id"] == "empty-1"  # original payload kept
     assert stages["indexing"][0]["payload"] == "[1, 2, 3]"
@@ -177,3 +177,27 @@ async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
     # Nothing twice: one document per id, and no stray documents for the marker.
     hits = await pipeline.count({"match_phrase": {"title": marker}})
     assert hits == len(ids) == len(set(ids))
+
+
+async def test_documents_elasticsearch_rejects_go_to_dead_letters(pipeline: Pipeline) -> None:
+    """A write-blocked index refuses each document of the bulk request (403 per item)."""
+    from shared.search_index import make_client
+
+    es = make_client(pipeline.settings)
+    index = pipeline.settings.index_alias
+    await es.indices.put_settings(index=index, settings={"index.blocks.write": True})
+    try:
+        article_id = await pipeline.submit(_text(_story(f"Blockville-{uuid.uuid4().hex[:6]}")))
+
+        async def rejected() -> dict[str, object] | None:
+            letters = await pipeline.dead_letters()
+            return next((d for d in letters if d.get("article_id") == article_id), None)
+
+        letter = await eventually(rejected, "the rejected document's dead letter")
+    finally:
+        await es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+        await es.close()
+    assert letter["stage"] == "indexing"
+    assert letter["error_type"] == "elasticsearch:403"
+    assert "block" in str(letter["error"])
+    assert json.loads(str(letter["payload"]))["article_id"] == article_id
