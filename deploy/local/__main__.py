@@ -14,8 +14,7 @@ import typer
 from deploy.local.processes import StackError, wait_until
 from deploy.local.services import REPO_ROOT, Services
 from deploy.local.stack import Stack
-from shared.kafka import ensure_topics
-from shared.search_index import ensure_index, make_client
+from shared.cli import prepare
 from shared.settings import Settings, get_settings
 
 cli = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -27,16 +26,6 @@ def _stack() -> Stack:
 
 def _services(settings: Settings) -> Services:
     return Services(settings, settings.cache_dir / "state" / "services")
-
-
-async def _prepare(settings: Settings) -> None:
-    """Topics and the index exist before any service needs them."""
-    await ensure_topics(settings)
-    es = make_client(settings)
-    try:
-        await ensure_index(es, settings)
-    finally:
-        await es.close()
 
 
 @cli.command()
@@ -52,7 +41,7 @@ def up() -> None:
     """Start Kafka and Elasticsearch (no-op when already up) and create topics and index."""
     stack = _stack()
     seconds = stack.up()
-    asyncio.run(_prepare(stack.settings))
+    asyncio.run(prepare(stack.settings))
     typer.echo(f"stack up in {seconds:.1f}s: kafka {stack.settings.kafka_bootstrap}, "
                f"elasticsearch {stack.settings.elasticsearch_url}")
     typer.echo(f"logs: {stack.kafka.log_file}, {stack.state / 'elasticsearch' / 'logs'}")
@@ -109,7 +98,7 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
     stack = _stack()
     stack.up()
     settings = stack.settings
-    asyncio.run(_prepare(settings))
+    asyncio.run(prepare(settings))
     _services(settings).up()
     ingest = f"http://{settings.ingest_host}:{settings.ingest_port}"
     search = f"http://{settings.search_host}:{settings.search_port}"

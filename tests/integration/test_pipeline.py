@@ -9,7 +9,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.contracts import Stage, Topic, topic_name
+from shared.cli import STAGE_INPUTS
+from shared.contracts import Topic, topic_name
 from shared.kafka import consumer_lag
 from tests.integration.conftest import Pipeline, eventually
 
@@ -29,9 +30,7 @@ def _story(marker: str) -> str:
 
 
 async def _pipeline_idle(pipeline: Pipeline) -> bool:
-    stages = [(Stage.EXTRACTION, Topic.RAW), (Stage.ENRICHMENT, Topic.EXTRACTED),
-              (Stage.INDEXING, Topic.ENRICHED)]
-    lags = [await consumer_lag(pipeline.settings, stage, topic) for stage, topic in stages]
+    lags = [await consumer_lag(pipeline.settings, stage, topic) for stage, topic in STAGE_INPUTS.items()]
     return all(lag == 0 for lag in lags)
 
 
