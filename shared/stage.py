@@ -53,6 +53,9 @@ def build_stage_app(
         topic_replication_factor=settings.topic_replication_factor,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
+        # A crashed worker's partitions move to a live one after 10 s, not faust's default 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         producer_max_request_size=settings.max_body_bytes * 2,
         consumer_max_fetch_size=settings.max_body_bytes * 2,
     )
