@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from datetime import date as date_type
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -89,6 +90,22 @@ class RawArticle(_Message):
     submitted_at: datetime = Field(default_factory=utcnow)
 
 
+class Quote(BaseModel):
+    text: str
+    speaker: str | None = None  # None when the text does not say who
+
+
+class DateMention(BaseModel):
+    text: str  # as written: "Dec. 18, 2025", "Tuesday"
+    date: date_type | None = None  # None when it cannot be pinned down (a weekday, no pub. date)
+
+
+class Dateline(BaseModel):
+    place: str
+    agency: str | None = None
+    date_text: str | None = None
+
+
 class ExtractedArticle(_Message):
     """extraction → enrichment: clean text and metadata."""
 
@@ -106,7 +123,12 @@ class ExtractedArticle(_Message):
     published_at: datetime | None = None
     authors: list[str] = Field(default_factory=list)
     site_name: str | None = None
-    language: str | None = None  # as declared by the source, if it said
+    canonical_url: str | None = None
+    image: str | None = None  # the page's lead image
+    language: str | None = None  # declared by the source, else detected
+    dateline: Dateline | None = None
+    quotes: list[Quote] = Field(default_factory=list)
+    dates: list[DateMention] = Field(default_factory=list)
     source: SourceInfo = Field(default_factory=SourceInfo)
     submitted_at: datetime
     extracted_at: datetime = Field(default_factory=utcnow)

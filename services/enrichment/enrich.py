@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import py3langid
 import spacy
 
 from services.enrichment.entities import Mention, group_entities
 from shared.contracts import EnrichedArticle, ExtractedArticle
+from shared.language import detect_language
 
 # NER needs only the tokenizer, tok2vec and ner; the rest of the pipeline costs time for nothing.
 _UNUSED_PIPES = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
@@ -30,11 +30,6 @@ def model_versions() -> dict[str, str]:
         "ner": f"en_core_web_sm {meta['version']}",
         "language": "py3langid",
     }
-
-
-def detect_language(text: str) -> str | None:
-    language, _score = py3langid.classify(text[:5000])
-    return str(language) if language else None
 
 
 def enrich_article(article: ExtractedArticle) -> EnrichedArticle:

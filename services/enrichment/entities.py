@@ -7,14 +7,12 @@ and short mentions resolved to the full name already seen ("Feltman" → "Jeffre
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 from shared.contracts import Entity
+from shared.names import clean_name, person_name
 
 LABEL_KIND = {
     "PERSON": "people",
@@ -24,45 +22,10 @@ LABEL_KIND = {
     "FAC": "places",
 }
 
-_POSSESSIVE = re.compile(r"[’']s?$")
-_LEADING_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
-_EDGE_PUNCT = " \t\n\"'“”‘’,;:()[]-–—"
-
-
-@lru_cache(maxsize=1)
-def role_words() -> frozenset[str]:
-    text = resources.files("services.enrichment").joinpath("data/role_words.txt").read_text()
-    return frozenset(
-        line.strip().lower() for line in text.splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-
-
 @dataclass(frozen=True)
 class Mention:
     text: str
     label: str
-
-
-def clean_name(text: str) -> str:
-    name = " ".join(text.split()).strip(_EDGE_PUNCT)
-    name = _POSSESSIVE.sub("", name)
-    name = _LEADING_ARTICLE.sub("", name)
-    return name.strip(_EDGE_PUNCT)
-
-
-def _is_role(word: str) -> bool:
-    return word.lower().strip(".,") in role_words()
-
-
-def person_name(text: str) -> str | None:
-    """The name left once leading titles are stripped; None if it is not a person's name."""
-    words = text.split()
-    while words and (_is_role(words[0]) or words[0].lower() == "of"):
-        words.pop(0)
-    if not words or any(_is_role(w) for w in words) or not words[0][:1].isupper():
-        return None
-    return " ".join(words)
 
 
 def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:

@@ -1,16 +1,33 @@
-"""raw → extracted, as pure functions (the agent in worker.py only moves bytes)."""
+"""raw → extracted, as pure functions (the agent in worker.py only moves bytes).
+
+Each format gives title, body and metadata its own way; then one pass over the text adds what
+the text itself says: dateline, dates, quotes and language.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, time
 from typing import Any
 
 import trafilatura
 
+from services.extraction.cleanup import clean_paragraphs
 from services.extraction.plain_text import derive_title, parse_plain_text
+from services.extraction.text_facts import find_dates, find_quotes, parse_dateline
 from shared.contracts import ExtractedArticle, RawArticle
+from shared.language import detect_language
 
 _MIN_BODY_CHARS = 20
+_HTML_LANG = re.compile(r"<html\b[^>]*?\blang=[\"']?([a-zA-Z]{2,3})\b")
+_HTML_HEAD_CHARS = 5000
+# fast: no readability/jusText fallback passes; no date search through the whole text (we find
+# dates in the text ourselves). On the 181-page benchmark this is both more accurate and faster
+# than trafilatura's defaults (bench/extraction_quality.py).
+_TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "with_metadata": True, "include_comments": False, "fast": True,
+    "date_extraction_params": {"extensive_search": False},
+}
 
 
 def extract_article(raw: RawArticle) -> ExtractedArticle:
@@ -22,53 +39,81 @@ def extract_article(raw: RawArticle) -> ExtractedArticle:
     if raw.format == "html":
         article = _from_html(raw.content or "", raw.url, common)
     elif raw.format == "text":
-        structure = parse_plain_text(raw.content or "")
-        article = ExtractedArticle(
-            **common, title=raw.title or structure.title,
-            title_derived=structure.title_derived and not raw.title,
-            subtitle=structure.subtitle, lead=structure.lead, body=structure.body,
-            headings=structure.headings, ai_generated=structure.disclaimer is not None,
-            disclaimer=structure.disclaimer, related=structure.related,
-        )
+        article = _from_text(raw.content or "", raw.title, common)
     else:
-        body = (raw.body or "").strip()
-        paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
-        lead = paragraphs[0] if paragraphs else None
-        article = ExtractedArticle(
-            **common, title=raw.title or derive_title(body), title_derived=not raw.title,
-            lead=lead, body=body,
-        )
+        article = _from_fields(raw.title, raw.body or "", common)
     if len(article.body) < _MIN_BODY_CHARS:
         raise ValueError(f"no article text found (body has {len(article.body)} characters)")
-    return article
+    return _add_text_facts(article)
+
+
+def _from_text(content: str, given_title: str | None, common: dict[str, Any]) -> ExtractedArticle:
+    structure = parse_plain_text(content)
+    return ExtractedArticle(
+        **common, title=given_title or structure.title,
+        title_derived=structure.title_derived and not given_title,
+        subtitle=structure.subtitle, lead=structure.lead, body=structure.body,
+        headings=structure.headings, ai_generated=structure.disclaimer is not None,
+        disclaimer=structure.disclaimer, related=structure.related,
+    )
+
+
+def _from_fields(title: str | None, body: str, common: dict[str, Any]) -> ExtractedArticle:
+    paragraphs = [p.strip() for p in body.strip().split("\n\n") if p.strip()]
+    lead = paragraphs[0] if paragraphs else None
+    return ExtractedArticle(
+        **common, title=title or derive_title(lead or body), title_derived=not title,
+        lead=lead, body="\n\n".join(paragraphs),
+    )
 
 
 def _from_html(html: str, url: str | None, common: dict[str, Any]) -> ExtractedArticle:
-    document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, favor_precision=False
-    )
+    document = trafilatura.bare_extraction(html, url=url, **_TRAFILATURA_OPTIONS)
     if document is None:
         raise ValueError("no article text found in the HTML")
     data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
-    body = (data.get("text") or "").strip()
-    paragraphs = [p for p in body.split("\n") if p.strip()]
     title = (data.get("title") or "").strip()
+    paragraphs = clean_paragraphs((data.get("text") or "").split("\n"), title)
     fields = dict(common)
     if data.get("author") and not fields["authors"]:
         fields["authors"] = [a.strip() for a in str(data["author"]).split(";") if a.strip()]
     if data.get("date") and not fields["published_at"]:
         fields["published_at"] = _parse_date(str(data["date"]))
-    if data.get("language") and not fields["language"]:
-        fields["language"] = data["language"]
-    if data.get("url") and not fields["url"]:
-        fields["url"] = data["url"]
+    fields["language"] = fields["language"] or data.get("language") or _declared_language(html)
+    fields["url"] = fields["url"] or data.get("url")
     return ExtractedArticle(
         **fields,
         title=title or (derive_title(paragraphs[0]) if paragraphs else ""),
-        title_derived=not title, subtitle=(data.get("description") or None),
+        title_derived=not title, subtitle=data.get("description") or None,
         lead=paragraphs[0] if paragraphs else None, body="\n\n".join(paragraphs),
-        site_name=data.get("sitename") or None,
+        site_name=data.get("sitename") or None, canonical_url=data.get("url") or None,
+        image=data.get("image") or None,
     )
+
+
+def _add_text_facts(article: ExtractedArticle) -> ExtractedArticle:
+    paragraphs = article.body.split("\n\n")
+    dateline, lead = parse_dateline(paragraphs[0])
+    if dateline:
+        paragraphs[0] = lead
+        article.lead, article.body, article.dateline = lead, "\n\n".join(paragraphs), dateline
+        if article.published_at is None and dateline.date_text:
+            # A dateline's date is the filing date; its year is the submission's.
+            found = find_dates(dateline.date_text, article.submitted_at)
+            if found and found[0].date:
+                article.published_at = datetime.combine(found[0].date, time(), UTC)
+    text = "\n".join(t for t in (article.subtitle, article.body) if t)
+    article.dates = find_dates(text, article.published_at)
+    article.quotes = find_quotes(paragraphs)
+    article.language = article.language or detect_language(f"{article.title}\n{article.body}")
+    return article
+
+
+def _declared_language(html: str) -> str | None:
+    """The page's own <html lang="…">: free to read, and right on news sites far more often
+    than a guess from a few sentences."""
+    match = _HTML_LANG.search(html[:_HTML_HEAD_CHARS])
+    return match.group(1).lower() if match else None
 
 
 def _parse_date(value: str) -> datetime | None:

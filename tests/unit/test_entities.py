@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from services.enrichment.enrich import enrich_article
-from services.enrichment.entities import Mention, clean_name, group_entities, person_name
+from services.enrichment.entities import Mention, group_entities
 from services.extraction.extract import extract_article
 from shared.contracts import EnrichedArticle, RawArticle
+from shared.names import clean_name, full_name_in, person_name
 
 
 def _enrich(text: str) -> EnrichedArticle:
@@ -17,6 +18,12 @@ def test_names_lose_titles_possessives_and_articles() -> None:
     assert person_name("S. Korean Adviser") is None
     assert clean_name("North Korea's") == "North Korea"
     assert clean_name("the UN Security Council") == "UN Security Council"
+
+
+def test_surnames_resolve_to_the_full_name_in_the_text(seed_004: str) -> None:
+    assert full_name_in(seed_004, "Feltman") == "Jeffrey Feltman"
+    assert full_name_in(seed_004, "Tillerson") == "Rex Tillerson"
+    assert full_name_in(seed_004, "Nobody") == "Nobody"
 
 
 def test_short_mentions_and_mislabelled_titles_merge_into_the_person() -> None:
