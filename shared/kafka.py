@@ -10,7 +10,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.contracts import DeadLetter, Header, Stage, Topic, topic_configs, topic_name
+from shared.contracts import (
+    DeadLetter,
+    Header,
+    RawArticle,
+    Stage,
+    Topic,
+    headers_for,
+    topic_configs,
+    topic_name,
+)
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +75,14 @@ def make_consumer(settings: Settings, stage: Stage, *topics: Topic, **overrides:
     }
     options.update(overrides)
     return AIOKafkaConsumer(*(topic_name(settings, t) for t in topics), **options)
+
+
+async def publish_raw(producer: AIOKafkaProducer, settings: Settings, raw: RawArticle) -> None:
+    """Into the pipeline: keyed by article id, so one article's versions stay in order."""
+    await producer.send_and_wait(
+        topic_name(settings, Topic.RAW), raw.to_bytes(), key=raw.article_id.encode(),
+        headers=headers_for(raw.article_id, raw.submitted_at, Stage.INGEST),
+    )
 
 
 async def send_dead_letter(

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     index_linger_seconds: float = Field(default=0.05, ge=0)  # wait for more after the first
     index_max_retries: int = Field(default=8, ge=0)
 
+    # Feed poller: comma-separated feed URLs and/or a JSON file of
+    # [{"url": ..., "interval_seconds": ..., "name": ...}]; each feed is polled at its interval.
+    feeds: str = ""
+    feeds_file: Path | None = None
+    feed_interval_seconds: float = Field(default=300.0, gt=0)
+    feed_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    feeds_state: Path | None = None  # SQLite file; default: <cache_dir>/state/feeds.sqlite3
+
     # Local stack (deploy/local) only.
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     es_heap: str = "768m"

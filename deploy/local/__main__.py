@@ -14,7 +14,7 @@ import typer
 from deploy.local.processes import StackError, wait_until
 from deploy.local.services import REPO_ROOT, Services
 from deploy.local.stack import Stack
-from shared.cli import prepare
+from services.admin.cli import prepare
 from shared.settings import Settings, get_settings
 
 cli = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)

@@ -16,18 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from shared.contracts import (
-    ContentFormat,
-    RawArticle,
-    SourceInfo,
-    Stage,
-    Topic,
-    headers_for,
-    topic_name,
-)
+from shared.contracts import ContentFormat, RawArticle, SourceInfo
 from shared.http import error_response, install_error_handlers, kafka_reachable
 from shared.ids import article_id, canonical_url
-from shared.kafka import make_producer
+from shared.kafka import make_producer, publish_raw
 from shared.settings import Settings, get_settings
 
 
@@ -91,7 +83,6 @@ class BatchResult(BaseModel):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    raw_topic = topic_name(settings, Topic.RAW)
     state: dict[str, AIOKafkaProducer] = {}
 
     @asynccontextmanager
@@ -117,10 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     async def publish(raw: RawArticle) -> None:
-        await state["producer"].send_and_wait(
-            raw_topic, raw.to_bytes(), key=raw.article_id.encode(),
-            headers=headers_for(raw.article_id, raw.submitted_at, Stage.INGEST),
-        )
+        await publish_raw(state["producer"], settings, raw)
 
     def check_size(submission: Submission) -> str | None:
         size = len((submission.content or "").encode()) + len((submission.body or "").encode())
@@ -131,15 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/articles", status_code=202, response_model=Accepted,
               responses={413: {"description": "article too large"},
                          422: {"description": "invalid submission, with the reason"}})
-    async def submit(submission: Submission) -> Any:
+    async def submit(submission: Submission, request: Request) -> Any:
         if reason := check_size(submission):
             return error_response(413, "too_large", reason)
         raw = submission.to_raw()
+        raw.source.client = raw.source.client or request.headers.get("user-agent")
         await publish(raw)
         return Accepted(article_id=raw.article_id)
 
     @app.post("/articles:batch", response_model=BatchResult)
-    async def submit_batch(items: list[dict[str, Any]]) -> Any:
+    async def submit_batch(items: list[dict[str, Any]], request: Request) -> Any:
         """Each item is validated on its own: one bad item never rejects the others."""
         if len(items) > settings.max_batch_items:
             return error_response(413, "too_large", f"{len(items)} items; the limit is "
@@ -157,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 results.append(BatchItemResult(index=index, status="rejected", reason=reason))
                 continue
             raw = submission.to_raw()
+            raw.source.client = raw.source.client or request.headers.get("user-agent")
             await publish(raw)
             results.append(BatchItemResult(index=index, status="accepted", article_id=raw.article_id))
         accepted = sum(r.status == "accepted" for r in results)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared.cli import STAGE_INPUTS
+from services.admin.cli import STAGE_INPUTS
 from shared.contracts import Topic, topic_name
 from shared.kafka import consumer_lag
 from tests.integration.conftest import Pipeline, eventually

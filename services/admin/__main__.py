@@ -1,0 +1,3 @@
+from services.admin.cli import app
+
+app()

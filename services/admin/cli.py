@@ -1,0 +1,117 @@
+"""The `newsflow` command: operations that are not a service of their own."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from services.admin.bulk import Item, find_files, read_items
+from shared.contracts import Stage, Topic
+from shared.kafka import consumer_lag, ensure_topics
+from shared.search_index import ensure_index, make_client
+from shared.settings import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+# Which topic each consuming stage reads.
+STAGE_INPUTS = {
+    Stage.EXTRACTION: Topic.RAW,
+    Stage.ENRICHMENT: Topic.EXTRACTED,
+    Stage.INDEXING: Topic.ENRICHED,
+}
+
+
+@dataclass
+class ImportSummary:
+    accepted: int = 0
+    duplicates: int = 0  # the same article more than once in this import
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
+    seen: set[str] = field(default_factory=set)
+
+    def add_batch(self, client: httpx.Client, url: str, items: list[Item]) -> None:
+        readable = [item for item in items if item.submission is not None]
+        self.rejected += [(item.origin, item.error or "") for item in items if item.error]
+        if not readable:
+            return
+        response = client.post(url, json=[item.submission for item in readable])
+        if response.status_code != 200:
+            reason = f"ingest API answered {response.status_code}: {response.text[:300]}"
+            self.rejected += [(item.origin, reason) for item in readable]
+            return
+        for item, result in zip(readable, response.json()["results"], strict=True):
+            if result["status"] != "accepted":
+                self.rejected.append((item.origin, result["reason"]))
+            elif result["article_id"] in self.seen:
+                self.duplicates += 1
+            else:
+                self.seen.add(result["article_id"])
+                self.accepted += 1
+
+    def report(self) -> str:
+        lines = [f"accepted {self.accepted}, duplicates {self.duplicates}, "
+                 f"rejected {len(self.rejected)}"]
+        lines += [f"  rejected {origin}: {reason}" for origin, reason in self.rejected]
+        return "\n".join(lines)
+
+
+async def prepare(settings: Settings) -> str:
+    """Creates the topics and the index (behind its alias) if missing. Idempotent."""
+    await ensure_topics(settings)
+    es = make_client(settings)
+    try:
+        return await ensure_index(es, settings)
+    finally:
+        await es.close()
+
+
+@app.command()
+def init() -> None:
+    """Create the Kafka topics and the Elasticsearch index."""
+    settings = get_settings()
+    index = asyncio.run(prepare(settings))
+    typer.echo(f"topics ready on {settings.kafka_bootstrap}; index {index} behind "
+               f"alias {settings.index_alias}")
+
+
+@app.command()
+def lag() -> None:
+    """Messages each stage has not processed yet."""
+    settings = get_settings()
+    for stage, topic in STAGE_INPUTS.items():
+        behind = asyncio.run(consumer_lag(settings, stage, topic))
+        typer.echo(f"{stage.value:11} {settings.topic(topic.value):30} lag {behind}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders (.txt .html .json .jsonl[.gz])")],
+    source: Annotated[str, typer.Option(help="source name recorded on every article")] = "",
+    batch_size: Annotated[int, typer.Option(min=1, help="articles per request")] = 100,
+) -> None:
+    """Submit files in bulk through the ingest API; exits 1 if anything was rejected."""
+    settings = get_settings()
+    files = find_files(paths)
+    items = [item for path in files
+             for item in read_items(path, {"name": source, "client": "newsflow-cli"})]
+    summary = ImportSummary()
+    url = f"http://{settings.ingest_host}:{settings.ingest_port}/articles:batch"
+    with httpx.Client(timeout=60) as client, Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    ) as progress:
+        task = progress.add_task("ingest", total=len(items))
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            summary.add_batch(client, url, chunk)
+            progress.advance(task, len(chunk))
+    typer.echo(summary.report())
+    raise typer.Exit(1 if summary.rejected else 0)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,46 @@
+"""python -m services.feeds — polls the feeds in NEWSFLOW_FEEDS / NEWSFLOW_FEEDS_FILE."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import httpx
+
+from services.feeds.poller import FeedPoller, load_feeds
+from services.feeds.state import FeedState
+from shared.contracts import RawArticle
+from shared.kafka import ensure_topics, make_producer, publish_raw
+from shared.settings import get_settings
+
+
+async def main() -> None:
+    settings = get_settings()
+    feeds = load_feeds(settings)
+    if not feeds:
+        raise SystemExit("no feeds configured: set NEWSFLOW_FEEDS or NEWSFLOW_FEEDS_FILE")
+    await ensure_topics(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    state = FeedState(settings.feeds_state or settings.cache_dir / "state" / "feeds.sqlite3")
+    producer = make_producer(settings)
+    await producer.start()
+
+    async def publish(raw: RawArticle) -> None:
+        await publish_raw(producer, settings, raw)
+
+    timeout = httpx.Timeout(settings.feed_fetch_timeout_seconds)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            await FeedPoller(feeds, state, publish, client).run(stop)
+    finally:
+        await producer.stop()
+        state.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(main())
