@@ -107,8 +107,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                      f"the limit is {limit}")
         return await call_next(request)
 
-    async def publish(raw: RawArticle) -> None:
+    async def accept(submission: Submission, request: Request) -> RawArticle:
+        raw = submission.to_raw()
+        # Every article records who sent it: the client named in the source, else its agent.
+        raw.source.client = raw.source.client or request.headers.get("user-agent")
         await publish_raw(state["producer"], settings, raw)
+        return raw
 
     def check_size(submission: Submission) -> str | None:
         size = len((submission.content or "").encode()) + len((submission.body or "").encode())
@@ -122,9 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def submit(submission: Submission, request: Request) -> Any:
         if reason := check_size(submission):
             return error_response(413, "too_large", reason)
-        raw = submission.to_raw()
-        raw.source.client = raw.source.client or request.headers.get("user-agent")
-        await publish(raw)
+        raw = await accept(submission, request)
         return Accepted(article_id=raw.article_id)
 
     @app.post("/articles:batch", response_model=BatchResult)
@@ -145,9 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if reason := check_size(submission):
                 results.append(BatchItemResult(index=index, status="rejected", reason=reason))
                 continue
-            raw = submission.to_raw()
-            raw.source.client = raw.source.client or request.headers.get("user-agent")
-            await publish(raw)
+            raw = await accept(submission, request)
             results.append(BatchItemResult(index=index, status="accepted", article_id=raw.article_id))
         accepted = sum(r.status == "accepted" for r in results)
         return BatchResult(accepted=accepted, rejected=len(results) - accepted, results=results)
