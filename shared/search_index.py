@@ -45,6 +45,12 @@ MAPPINGS: dict[str, Any] = {
         "indexed_at": {"type": "date"},
         "authors": _ENTITY,
         "site_name": _KEYWORD,
+        "canonical_url": {"type": "keyword", "ignore_above": 2048},
+        "image": {"type": "keyword", "index": False},
+        "dateline": {"properties": {"place": _KEYWORD, "agency": _KEYWORD,
+                                    "date_text": {"type": "keyword", "index": False}}},
+        "dates": {"properties": {"text": _KEYWORD, "date": {"type": "date"}}},
+        "quotes": {"properties": {"text": {"type": "text"}, "speaker": _KEYWORD}},
         "language": {"type": "keyword"},
         "source": {
             "properties": {

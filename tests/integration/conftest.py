@@ -71,14 +71,21 @@ class Pipeline:
         return response.json() if response.status_code == 200 else None
 
     async def wait_for_article(self, article_id: str) -> dict[str, Any]:
-        async def found() -> dict[str, Any] | None:
-            return await self.article(article_id)
-        return await eventually(found, f"article {article_id} to be searchable")
+        """Until a search can find the article (GET by id alone is real-time; search waits for
+        the index refresh), then the article as the API returns it."""
+        async def searchable() -> bool:
+            return await self.count({"term": {"article_id": article_id}}, refresh=False) == 1
 
-    async def count(self, query: dict[str, Any]) -> int:
+        await eventually(searchable, f"article {article_id} to be searchable")
+        article = await self.article(article_id)
+        assert article is not None
+        return article
+
+    async def count(self, query: dict[str, Any], refresh: bool = True) -> int:
         es = make_client(self.settings)
         try:
-            await es.indices.refresh(index=self.settings.index_alias)
+            if refresh:
+                await es.indices.refresh(index=self.settings.index_alias)
             return int((await es.count(index=self.settings.index_alias, query=query))["count"])
         finally:
             await es.close()
