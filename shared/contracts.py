@@ -139,6 +139,33 @@ class Entity(BaseModel):
     mentions: int = 1
 
 
+class Country(BaseModel):
+    code: str  # ISO 3166-1 alpha-2
+    name: str
+    mentions: int = 1
+
+
+class Keyword(BaseModel):
+    text: str
+    score: float  # relevance, 0..1, higher is more relevant
+
+
+class TopicScore(BaseModel):
+    label: str
+    code: str | None = None  # IPTC Media Topic code, for top-level topics
+    parent: str | None = None  # the top-level label, for subtopics
+    score: float  # confidence, 0..1
+
+
+class Tone(BaseModel):
+    """VADER sentiment over the article's sentences: compound in -1..1."""
+
+    compound: float
+    positive: float
+    negative: float
+    neutral: float
+
+
 class EnrichedArticle(ExtractedArticle):
     """enrichment → indexing: the article plus what we learned about it."""
 
@@ -146,14 +173,30 @@ class EnrichedArticle(ExtractedArticle):
     people: list[Entity] = Field(default_factory=list)
     organizations: list[Entity] = Field(default_factory=list)
     places: list[Entity] = Field(default_factory=list)
+    events: list[Entity] = Field(default_factory=list)
+    countries: list[Country] = Field(default_factory=list)
+    primary_country: str | None = None
+    keywords: list[Keyword] = Field(default_factory=list)
+    topics: list[TopicScore] = Field(default_factory=list)
+    tone: Tone | None = None
+    content_hash: str | None = None  # of the normalised text: equal hashes are exact duplicates
+    minhash: list[int] = Field(default_factory=list)  # signature for near-duplicate search
+    duplicate_of: str | None = None  # the article this one repeats, if any
+    duplicate_kind: Literal["exact", "near"] | None = None
+    story_id: str | None = None
+    stems: str | None = None  # title and body as Snowball stems, for word-form matching
     enriched_at: datetime = Field(default_factory=utcnow)
     models: dict[str, str] = Field(default_factory=dict)  # component → version, for provenance
 
     def to_document(self) -> dict[str, Any]:
         """The Elasticsearch document: entity lists flattened to names for faceting."""
         doc = self.model_dump(mode="json", exclude_none=True)
-        for field in ("people", "organizations", "places"):
+        for field in ("people", "organizations", "places", "events"):
             doc[field] = [entity.name for entity in getattr(self, field)]
+        doc["country_codes"] = [country.code for country in self.countries]
+        doc["topic_labels"] = [t.label for t in self.topics if t.parent is None]
+        doc["subtopic_labels"] = [t.label for t in self.topics if t.parent is not None]
+        doc["is_duplicate"] = self.duplicate_of is not None
         # One date to sort and facet on: publication when known, else when we received it.
         doc["date"] = (self.published_at or self.submitted_at).isoformat()
         doc["indexed_at"] = utcnow().isoformat()

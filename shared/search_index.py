@@ -62,6 +62,26 @@ MAPPINGS: dict[str, Any] = {
         "people": _ENTITY,
         "organizations": _ENTITY,
         "places": _ENTITY,
+        "events": _ENTITY,
+        "country_codes": {"type": "keyword"},
+        "primary_country": {"type": "keyword"},
+        "countries": {"properties": {"code": {"type": "keyword"}, "name": _KEYWORD,
+                                     "mentions": {"type": "integer"}}},
+        "keywords": {"properties": {"text": _ENTITY, "score": {"type": "float"}}},
+        "topics": {"properties": {"label": {"type": "keyword"}, "code": {"type": "keyword"},
+                                  "parent": {"type": "keyword"}, "score": {"type": "float"}}},
+        "topic_labels": {"type": "keyword"},
+        "subtopic_labels": {"type": "keyword"},
+        "tone": {"properties": {name: {"type": "float"}
+                                for name in ("compound", "positive", "negative", "neutral")}},
+        "content_hash": {"type": "keyword"},
+        "duplicate_of": {"type": "keyword"},
+        "duplicate_kind": {"type": "keyword"},
+        "is_duplicate": {"type": "boolean"},
+        "story_id": {"type": "keyword"},
+        # Title and body as our Snowball stems (shared/wordforms.py): word-form matching with
+        # no stemmer in Elasticsearch. The MinHash signature stays in _source, unindexed.
+        "stems": {"type": "text"},
         "models": {"type": "object", "enabled": False},
     },
 }

@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploy.local.processes import ManagedProcess, wait_until
+from deploy.local.processes import ManagedProcess, StackError, wait_until
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,10 @@ class Services:
                    timeout, "the ingest API")
         wait_until(lambda: _http_ok(f"http://{s.search_host}:{s.search_port}/health"),
                    timeout, "the search API")
+        dead = [name for name, process in self.processes.items() if not process.running()]
+        if dead:
+            logs = "\n".join(f"{self.processes[n].log_file}:\n{self.processes[n].tail(15)}" for n in dead)
+            raise StackError(f"services exited during start-up: {', '.join(dead)}\n{logs}")
 
     def down(self) -> list[str]:
         return [name for name, p in reversed(self.processes.items()) if p.stop(timeout=30)]

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from services.enrichment.canonical import canonical_name
 from shared.contracts import Entity
 from shared.names import clean_name, person_name
 
@@ -20,7 +21,10 @@ LABEL_KIND = {
     "GPE": "places",
     "LOC": "places",
     "FAC": "places",
+    "EVENT": "events",
 }
+KINDS = ("people", "organizations", "places", "events")
+NOT_AN_ENTITY = "-"  # the canonical name of spans that are not entities ("North")
 
 @dataclass(frozen=True)
 class Mention:
@@ -29,8 +33,7 @@ class Mention:
 
 
 def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
-    counts: dict[str, Counter[str]] = {"people": Counter(), "organizations": Counter(),
-                                       "places": Counter()}
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
     others: list[str] = []
     for mention in mentions:
         kind = LABEL_KIND.get(mention.label)
@@ -41,13 +44,14 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
             person = person_name(name)
             if person:
                 counts["people"][person] += 1
-        else:
-            counts[kind][name] += 1
-            others.append(name)
+        elif (canonical := canonical_name(name)) != NOT_AN_ENTITY:
+            counts[kind][canonical] += 1
+            others.append(canonical)
 
     people = counts["people"]
     # The NER model sometimes files a titled person under another label ("State Rex Tillerson"
     # as ORG): a span that starts with a role word and is a name once the roles are stripped.
+    others = list(dict.fromkeys(others))
     for name in others:
         person = person_name(name)
         if person and person != name and len(person.split()) > 1:
@@ -72,4 +76,4 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
 
 def _take(counts: dict[str, Counter[str]], name: str) -> int:
     """Removes `name` from the non-person kinds, returning how often it was seen there."""
-    return sum(counts[kind].pop(name, 0) for kind in ("organizations", "places")) or 1
+    return sum(counts[kind].pop(name, 0) for kind in KINDS if kind != "people") or 1

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from services.enrichment.enrich import enrich_article
+from services.enrichment.enrich import Enricher
 from shared.contracts import EnrichedArticle, ExtractedArticle, Stage, Topic, parse_json
 from shared.settings import get_settings
 from shared.stage import build_stage_app
 
+enricher = Enricher()
+
 
 def transform(payload: bytes) -> EnrichedArticle:
-    return enrich_article(ExtractedArticle.model_validate(parse_json(payload)))
+    return enricher.enrich(ExtractedArticle.model_validate(parse_json(payload)))
 
 
 settings = get_settings()

@@ -55,11 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         person: FacetValues = None,
         org: FacetValues = None,
         place: FacetValues = None,
+        country: FacetValues = None,
+        topic: FacetValues = None,
         lang: FacetValues = None,
         source: FacetValues = None,
         date_from: Annotated[datetime | None, Query(alias="from")] = None,
         date_to: Annotated[datetime | None, Query(alias="to")] = None,
         sort: Literal["relevance", "date"] = "relevance",
+        hide_duplicates: bool = True,
         size: Annotated[int, Query(ge=0, le=100)] = 10,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> Any:
@@ -68,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   f"offset + size must stay within {_MAX_WINDOW}")
         filters = {name: values for name, values in (
             ("people", person), ("organizations", org), ("places", place),
-            ("language", lang), ("source", source)) if values}
+            ("countries", country), ("topics", topic), ("language", lang), ("source", source))
+            if values}
         request = SearchRequest(q=q, filters=filters, date_from=date_from, date_to=date_to,
-                                size=size, offset=offset, sort=sort)
+                                size=size, offset=offset, sort=sort,
+                                hide_duplicates=hide_duplicates)
         es = state["es"]
         try:
             if not (date_from and date_to):
@@ -88,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             document = await state["es"].get(index=settings.index_alias, id=article_id)
         except NotFoundError:
             return error_response(404, "not_found", f"no article with id {article_id!r}")
-        return {"id": document["_id"], **document["_source"]}
+        source = {k: v for k, v in document["_source"].items() if k not in ("stems", "minhash")}
+        return {"id": document["_id"], **source}
 
     @app.get("/health")
     async def health() -> JSONResponse:

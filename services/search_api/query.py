@@ -15,6 +15,8 @@ FACETS = {  # facet name → indexed field
     "people": "people",
     "organizations": "organizations",
     "places": "places",
+    "countries": "country_codes",
+    "topics": "topic_labels",
     "language": "language",
     "source": "source.name",
 }
@@ -29,6 +31,7 @@ class SearchRequest:
     size: int = 10
     offset: int = 0
     sort: str = "relevance"  # or "date"
+    hide_duplicates: bool = True
     facet_size: int = 20
     # Oldest and newest dates among the matches, to size the histogram's bars.
     data_start: datetime | None = None
@@ -53,7 +56,8 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
         if request.date_to:
             bounds["lte"] = request.date_to.isoformat()
         filters.append({"range": {"date": bounds}})
-    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+    must_not = [{"term": {"is_duplicate": True}}] if request.hide_duplicates else []
+    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters, "must_not": must_not}}
 
 
 # Calendar intervals by the span they suit: about 10 to 60 bars whatever the range.
@@ -101,7 +105,7 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
         "size": request.size,
         "sort": sort,
         "track_total_hits": True,
-        "_source": {"excludes": ["body", "models"]},
+        "_source": {"excludes": ["body", "models", "stems", "minhash"]},
         "highlight": {
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
             "fields": {
@@ -130,6 +134,10 @@ def parse_response(response: dict[str, Any]) -> dict[str, Any]:
             "people": source.get("people", []),
             "organizations": source.get("organizations", []),
             "places": source.get("places", []),
+            "countries": source.get("country_codes", []),
+            "topics": source.get("topic_labels", []),
+            "story_id": source.get("story_id"),
+            "duplicate_of": source.get("duplicate_of"),
             "highlights": hit.get("highlight", {}),
         })
     aggregations = response.get("aggregations", {})

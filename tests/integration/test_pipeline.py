@@ -200,3 +200,55 @@ async def test_documents_elasticsearch_rejects_go_to_dead_letters(pipeline: Pipe
     assert letter["error_type"] == "elasticsearch:403"
     assert "block" in str(letter["error"])
     assert json.loads(str(letter["payload"]))["article_id"] == article_id
+
+
+async def test_facets_show_canonical_names_and_enrichment(
+    pipeline: Pipeline, seed_000: str, seed_004: str
+) -> None:
+    ids = [await pipeline.submit(_text(seed_000)), await pipeline.submit(_text(seed_004))]
+    articles = [await pipeline.wait_for_article(i) for i in ids]
+    response = await pipeline.search.get("/search", params={"q": "Korea", "size": 50})
+    facets = response.json()["facets"]
+    organizations = {bucket["value"] for bucket in facets["organizations"]}
+    assert "United Nations" in organizations
+    assert not {"UN", "U.N."} & organizations
+    assert {"KP", "KR", "US"} <= {bucket["value"] for bucket in facets["countries"]}
+    assert "politics" in {bucket["value"] for bucket in facets["topics"]}
+    filtered = await pipeline.search.get("/search", params={"country": "KP", "topic": "politics"})
+    assert set(ids) <= {hit["id"] for hit in filtered.json()["results"]}
+    assert articles[0]["story_id"] == articles[1]["story_id"]
+    assert articles[0]["keywords"] and articles[0]["tone"] is not None
+
+
+async def test_near_duplicates_are_indexed_flagged_and_hidden_by_default(
+    pipeline: Pipeline,
+) -> None:
+    marker = f"Dupeton{uuid.uuid4().hex[:6]}"
+    body = " ".join(f"The council of {marker} met for the {n}th time to discuss the harbour."
+                    for n in range(12))
+    original = await pipeline.submit({"format": "fields", "title": f"{marker} council meets",
+                                      "body": body, "url": f"https://a.example/{marker}"})
+    await pipeline.wait_for_article(original)
+    copy = await pipeline.submit({"format": "fields", "title": f"{marker} council meets again",
+                                  "body": body, "url": f"https://b.example/{marker}"})
+    flagged = await pipeline.wait_for_article(copy)
+    # Same body, another title: not the same text, but nearly.
+    assert (flagged["duplicate_of"], flagged["duplicate_kind"]) == (original, "near")
+    hidden = await pipeline.search.get("/search", params={"q": marker})
+    assert [hit["id"] for hit in hidden.json()["results"]] == [original]
+    shown = await pipeline.search.get("/search", params={"q": marker, "hide_duplicates": "false"})
+    assert {hit["id"] for hit in shown.json()["results"]} == {original, copy}
+
+
+async def test_stories_continue_after_an_enrichment_restart(
+    pipeline: Pipeline, seed_000: str, seed_004: str
+) -> None:
+    """The restarted worker rebuilds its stories from the index, so the second seed still joins
+    the first one's story (submitted under fresh URLs, so these are new articles)."""
+    marker = uuid.uuid4().hex[:8]
+    first = await pipeline.submit({**_text(seed_000), "url": f"https://s.example/{marker}/000"})
+    first_story = (await pipeline.wait_for_article(first))["story_id"]
+    pipeline.services.processes["enrichment"].kill()
+    pipeline.services.start("enrichment")
+    second = await pipeline.submit({**_text(seed_004), "url": f"https://s.example/{marker}/004"})
+    assert (await pipeline.wait_for_article(second))["story_id"] == first_story

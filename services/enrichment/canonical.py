@@ -1,0 +1,34 @@
+"""Canonical names: variants of one organisation or place become one name across the index
+("U.N.", "UN" → "United Nations"). The table is data (data/aliases.tsv)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+_KEY_NOISE = re.compile(r"[.\s]+")
+
+
+def alias_key(name: str) -> str:
+    """What variants have in common: case, dots and spacing ignored ("U.N." → "un")."""
+    return _KEY_NOISE.sub(" ", name.replace(".", "")).strip().casefold()
+
+
+def read_table(filename: str) -> list[tuple[str, str]]:
+    text = resources.files("services.enrichment").joinpath(f"data/{filename}").read_text()
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            variant, value = line.split("\t")[:2]
+            rows.append((variant.strip(), value.strip()))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def aliases() -> dict[str, str]:
+    return {alias_key(variant): canonical for variant, canonical in read_table("aliases.tsv")}
+
+
+def canonical_name(name: str) -> str:
+    return aliases().get(alias_key(name), name)

@@ -1,0 +1,86 @@
+"""Stories: articles about the same event share a story id.
+
+An article joins the recent story it is most similar to, if similar enough; else it starts one.
+Similarity mixes entity overlap (canonical people, organisations, places, events, countries:
+shared entities over the smaller set's size) and keyword overlap (Jaccard of the word stems of
+its keyphrases); at least MIN_SHARED entities must be shared. Stories are kept in memory, most
+recently updated first, and rebuilt at start-up from the news index (each article stores its
+story id, entities and keywords), so a restarted worker continues the same stories.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+
+ENTITY_WEIGHT, TERM_WEIGHT = 0.7, 0.3
+THRESHOLD = 0.35
+MIN_SHARED = 3
+STORY_TERMS = 40  # a story's most frequent entities/terms stand for it
+CAPACITY = 20_000
+
+
+@dataclass
+class Story:
+    story_id: str
+    entities: Counter[str] = field(default_factory=Counter)
+    terms: Counter[str] = field(default_factory=Counter)
+    articles: int = 0
+    # The most frequent entities and terms stand for the story; kept up to date by `update`.
+    top_entities: set[str] = field(default_factory=set)
+    top_terms: set[str] = field(default_factory=set)
+
+    def update(self, entities: set[str], terms: set[str]) -> None:
+        self.entities.update(entities)
+        self.terms.update(terms)
+        self.articles += 1
+        self.top_entities = {name for name, _ in self.entities.most_common(STORY_TERMS)}
+        self.top_terms = {name for name, _ in self.terms.most_common(STORY_TERMS)}
+
+    def similarity(self, entities: set[str], terms: set[str]) -> float:
+        shared = len(entities & self.top_entities)
+        if shared < MIN_SHARED:
+            return 0.0
+        overlap = shared / min(len(entities), len(self.top_entities))
+        return ENTITY_WEIGHT * overlap + TERM_WEIGHT * _jaccard(terms, self.top_terms)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def new_story_id(article_id: str) -> str:
+    """Deterministic: replaying the article that opened a story gives the same story id."""
+    return "s" + hashlib.sha256(article_id.encode()).hexdigest()[:23]
+
+
+class StoryIndex:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self.stories: OrderedDict[str, Story] = OrderedDict()
+        self.by_entity: dict[str, set[str]] = {}
+        self.story_of: dict[str, str] = {}  # article id → story id, for replays
+
+    def assign(self, article_id: str, entities: set[str], terms: set[str]) -> str:
+        if article_id in self.story_of:
+            return self.story_of[article_id]
+        candidates = {sid for entity in entities for sid in self.by_entity.get(entity, ())}
+        scored = [(self.stories[sid].similarity(entities, terms), sid)
+                  for sid in candidates if sid in self.stories]
+        score, best = max(scored, default=(0.0, ""))
+        story_id = best if score >= THRESHOLD else new_story_id(article_id)
+        self.add(article_id, story_id, entities, terms)
+        return story_id
+
+    def add(self, article_id: str, story_id: str, entities: set[str], terms: set[str]) -> None:
+        story = self.stories.pop(story_id, None) or Story(story_id)
+        self.stories[story_id] = story  # most recently updated last
+        story.update(entities, terms)
+        self.story_of[article_id] = story_id
+        for entity in entities:
+            self.by_entity.setdefault(entity, set()).add(story_id)
+        while len(self.stories) > self.capacity:
+            old_id, old = self.stories.popitem(last=False)
+            for entity in old.entities:
+                self.by_entity.get(entity, set()).discard(old_id)
