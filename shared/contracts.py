@@ -185,6 +185,7 @@ class EnrichedArticle(ExtractedArticle):
     duplicate_kind: Literal["exact", "near"] | None = None
     story_id: str | None = None
     stems: str | None = None  # title and body as Snowball stems, for word-form matching
+    title_stems: str | None = None
     enriched_at: datetime = Field(default_factory=utcnow)
     models: dict[str, str] = Field(default_factory=dict)  # component → version, for provenance
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaClient
@@ -11,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
@@ -30,6 +33,12 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         reasons = "; ".join(f"{d['location']}: {d['reason']}" for d in details)
         return error_response(422, "invalid_request", f"invalid request: {reasons}", details)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Still our error shape, and no internals: the log has the traceback.
+        log.exception("unhandled error: %s", exc)
+        return error_response(500, "internal", "something went wrong on our side")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -82,6 +82,7 @@ MAPPINGS: dict[str, Any] = {
         # Title and body as our Snowball stems (shared/wordforms.py): word-form matching with
         # no stemmer in Elasticsearch. The MinHash signature stays in _source, unindexed.
         "stems": {"type": "text"},
+        "title_stems": {"type": "text"},
         "models": {"type": "object", "enabled": False},
     },
 }

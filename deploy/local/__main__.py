@@ -112,6 +112,9 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
         typer.echo(f"ingested {path.name} as {answer['article_id']}")
     wait_until(lambda: all(_article_found(search, i) for i in ids), 120,
                "the samples to become searchable")
+    # Fetching by id is real-time; make them visible to search too before saying "ready".
+    urllib.request.urlopen(urllib.request.Request(
+        f"{settings.elasticsearch_url}/{settings.index_alias}/_refresh", method="POST"), timeout=30)
     query = urllib.parse.urlencode({"q": "Guterres"})
     typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
     typer.echo(f"search page/API: {search}/docs")

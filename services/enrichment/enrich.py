@@ -100,7 +100,7 @@ class Enricher:
             topics=topics.classify(title_stems, body_stems),
             tone=signals.tone(sentences), content_hash=digest, minhash=minhash,
             duplicate_of=duplicate_of, duplicate_kind=kind,
-            stems=" ".join(title_stems + body_stems),
+            stems=" ".join(title_stems + body_stems), title_stems=" ".join(title_stems),
             models=model_versions(),
         )
         entities, terms = story_features(enriched)

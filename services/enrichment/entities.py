@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.enrichment.canonical import canonical_name
+from shared.canonical import canonical_name
 from shared.contracts import Entity
 from shared.names import clean_name, person_name
 

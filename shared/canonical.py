@@ -1,5 +1,6 @@
 """Canonical names: variants of one organisation or place become one name across the index
-("U.N.", "UN" → "United Nations"). The table is data (data/aliases.tsv)."""
+("U.N.", "UN" → "United Nations"). The table is data (shared/data/aliases.tsv). Enrichment
+canonicalises what it finds; the query parser canonicalises what users type."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ def alias_key(name: str) -> str:
     return _KEY_NOISE.sub(" ", name.replace(".", "")).strip().casefold()
 
 
-def read_table(filename: str) -> list[tuple[str, str]]:
-    text = resources.files("services.enrichment").joinpath(f"data/{filename}").read_text()
+def read_table(filename: str, package: str = "shared") -> list[tuple[str, str]]:
+    """Rows of a two-column, tab-separated data file; `#` starts a comment line."""
+    text = resources.files(package).joinpath(f"data/{filename}").read_text()
     rows = []
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):

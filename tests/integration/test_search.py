@@ -1,0 +1,170 @@
+"""The search API over a small corpus written for these tests (plus the seeds)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+CORPUS = [
+    ("EU tightens sanctions on Moscow",
+     "The European Union agreed new sanctions against Russia on Monday. Ministers in Brussels "
+     "said the measures target banks and energy firms."),
+    ("Peace talks resume in Geneva",
+     "Peace talks between the two sides resumed in Geneva on Tuesday, diplomats said, after a "
+     "month-long pause. The United Nations is mediating."),
+    ("No end in sight",
+     "There will be no talks this year, officials said, and peace remains distant after the "
+     "latest clashes on the border."),
+    ("Envoy arrives in Pyongyang",
+     "The U.N. envoy arrived in Pyongyang on Wednesday for a three-day visit. North Korea's "
+     "foreign ministry welcomed the mission."),
+    ("Striker scores twice in cup final",
+     "The striker scored two goals as the club won the cup final in London on Saturday, "
+     "the manager said after the match."),
+] + [
+    (f"Market report number {n}",
+     f"Shares in London rose on day {n} as investors bought bank stocks after quarterly profits "
+     "beat forecasts, traders said.")
+    for n in range(1, 12)
+]
+
+
+@dataclass
+class Corpus:
+    source: str
+    ids: dict[str, str]  # title → article id
+
+    def params(self, **more: Any) -> dict[str, Any]:
+        return {"source": self.source, "size": 50, **more}
+
+
+@pytest.fixture(scope="module")
+async def corpus(pipeline: Pipeline) -> AsyncIterator[Corpus]:
+    source = f"corpus-{uuid.uuid4().hex[:8]}"
+    ids = {}
+    for title, body in CORPUS:
+        ids[title] = await pipeline.submit({"format": "fields", "title": title, "body": body,
+                                            "source": {"name": source}})
+    for article_id in ids.values():
+        await pipeline.wait_for_article(article_id)
+    yield Corpus(source, ids)
+
+
+async def _titles(pipeline: Pipeline, corpus: Corpus, **params: Any) -> set[str]:
+    response = await pipeline.search.get("/search", params=corpus.params(**params))
+    assert response.status_code == 200, response.text
+    return {hit["title"] for hit in response.json()["results"]}
+
+
+async def test_word_forms_match(pipeline: Pipeline, corpus: Corpus) -> None:
+    assert await _titles(pipeline, corpus, q="sanction") == {"EU tightens sanctions on Moscow"}
+    assert await _titles(pipeline, corpus, q="tightening sanctions") == \
+        {"EU tightens sanctions on Moscow"}
+
+
+async def test_phrases_versus_words(pipeline: Pipeline, corpus: Corpus) -> None:
+    words = await _titles(pipeline, corpus, q="peace talks")
+    phrase = await _titles(pipeline, corpus, q='"peace talks"')
+    assert words == {"Peace talks resume in Geneva", "No end in sight"}
+    assert phrase == {"Peace talks resume in Geneva"}
+
+
+async def test_boolean_operators(pipeline: Pipeline, corpus: Corpus) -> None:
+    assert await _titles(pipeline, corpus, q="Geneva OR Pyongyang") == {
+        "Peace talks resume in Geneva", "Envoy arrives in Pyongyang"}
+    assert await _titles(pipeline, corpus, q="peace -Geneva") == {"No end in sight"}
+    assert await _titles(pipeline, corpus, q="(peace OR envoy) AND NOT Geneva") == {
+        "No end in sight", "Envoy arrives in Pyongyang"}
+
+
+async def test_canonical_entities(pipeline: Pipeline, corpus: Corpus) -> None:
+    found = await _titles(pipeline, corpus, q='org:"U.N."')
+    assert "Envoy arrives in Pyongyang" in found  # written "U.N.", indexed as United Nations
+    assert "Peace talks resume in Geneva" in found  # written "United Nations"
+    assert await _titles(pipeline, corpus, q="country:KP") == {"Envoy arrives in Pyongyang"}
+
+
+async def test_filters_and_facets(pipeline: Pipeline, corpus: Corpus) -> None:
+    response = await pipeline.search.get("/search", params=corpus.params(q="London"))
+    body = response.json()
+    assert body["total"] == 12
+    facets = body["facets"]
+    assert {"value": "GB", "count": 12} in facets["countries"]
+    topics = {bucket["value"] for bucket in facets["topics"]}
+    assert {"sport", "economy, business and finance"} <= topics
+    assert facets["source"] == [{"value": corpus.source, "count": 12}]
+    sport = await pipeline.search.get("/search", params=corpus.params(q="London", topic="sport"))
+    sport_body = sport.json()
+    assert [hit["title"] for hit in sport_body["results"]] == ["Striker scores twice in cup final"]
+    # The topic facet still counts the other topics under the other filters (multi-select).
+    assert {"sport", "economy, business and finance"} <= {
+        b["value"] for b in sport_body["facets"]["topics"]}
+    english = await _titles(pipeline, corpus, q="London", lang="en", country="GB")
+    assert len(english) == 12
+    assert await _titles(pipeline, corpus, q="London", lang="fr") == set()
+    assert await _titles(pipeline, corpus, q="London", **{"from": "now+1d"}) == set()
+    assert len(await _titles(pipeline, corpus, q="London", **{"from": "now-1d"})) == 12
+
+
+async def test_cursor_pages_have_no_gaps_or_repeats(pipeline: Pipeline, corpus: Corpus) -> None:
+    seen: list[str] = []
+    params = corpus.params(q="shares", size=4, sort="date")
+    response = await pipeline.search.get("/search", params=params)
+    pages = 0
+    while True:
+        body = response.json()
+        assert response.status_code == 200, body
+        seen += [hit["id"] for hit in body["results"]]
+        pages += 1
+        if not body["next_cursor"]:
+            break
+        response = await pipeline.search.get("/search",
+                                             params={**params, "cursor": body["next_cursor"]})
+    expected = {i for title, i in corpus.ids.items() if title.startswith("Market report")}
+    assert pages >= 3
+    assert len(seen) == len(set(seen)) == len(expected) and set(seen) == expected
+
+
+async def test_invalid_queries_are_400_with_position(pipeline: Pipeline) -> None:
+    response = await pipeline.search.get("/search", params={"q": 'sanctions AND ("peace'})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_query" and error["details"]["position"] == 15
+    assert "quote" in error["message"]
+    bad_date = await pipeline.search.get("/search", params={"from": "yesterday"})
+    assert bad_date.status_code == 400 and bad_date.json()["error"]["code"] == "bad_date"
+    bad_cursor = await pipeline.search.get("/search", params={"cursor": "nope"})
+    assert bad_cursor.status_code == 400
+
+
+async def test_related_and_story_of_the_seeds(
+    pipeline: Pipeline, seed_000: str, seed_004: str
+) -> None:
+    first = await pipeline.submit({"format": "text", "content": seed_000})
+    second = await pipeline.submit({"format": "text", "content": seed_004})
+    article = await pipeline.wait_for_article(first)
+    await pipeline.wait_for_article(second)
+    related = (await pipeline.search.get(f"/articles/{first}/related")).json()
+    assert second in [hit["id"] for hit in related["results"]]
+    assert related["results"][0]["same_story"] is True
+    story = (await pipeline.search.get(f"/stories/{article['story_id']}")).json()
+    assert {first, second} <= {a["id"] for a in story["articles"]}
+    missing = await pipeline.search.get("/stories/s-nothing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_suggest_completes_and_tolerates_typos(pipeline: Pipeline, corpus: Corpus,
+                                                     seed_004: str) -> None:
+    await pipeline.wait_for_article(await pipeline.submit({"format": "text", "content": seed_004}))
+    exact = (await pipeline.search.get("/suggest", params={"prefix": "feltm"})).json()
+    assert "Jeffrey Feltman" in [s["text"] for s in exact["suggestions"]]
+    typo = (await pipeline.search.get("/suggest", params={"prefix": "tilerson"})).json()
+    assert "Rex Tillerson" in [s["text"] for s in typo["suggestions"]]
