@@ -25,6 +25,11 @@ case "$command" in
   demo)
     exec "$venv/bin/python" -m deploy.local demo "$@" ;;
   test)
+    # The search page's end-to-end test drives Debian's Chromium (Playwright downloads none).
+    if ! command -v chromium > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+      echo "installing Debian's chromium for the search page test ..."
+      apt-get update -qq && apt-get install -y -qq chromium > /dev/null
+    fi
     "$venv/bin/ruff" check .
     "$venv/bin/mypy" shared services deploy bench
     exec "$venv/bin/python" -m pytest --durations=8 "$@" ;;

@@ -126,3 +126,46 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     else:
         await es.indices.put_alias(index=index, name=alias)
     return index
+
+
+async def reindex(es: AsyncElasticsearch, settings: Settings, page_size: int = 1000) -> tuple[str, str, int]:
+    """Builds the next index version from the current one and swaps the alias in one atomic
+    step, so searches never see a missing or half-built index. Copies by search_after and bulk
+    (the server core has no _reindex API). Documents indexed into the old version while the
+    copy runs are caught by a final pass over what changed since the copy started."""
+    alias = settings.index_alias
+    old = await ensure_index(es, settings)
+    version = int(old.rsplit("-v", 1)[1]) + 1
+    new = index_name(settings, version)
+    await es.indices.create(index=new)  # the template gives it the current mappings
+    started = (await es.search(index=old, size=0, aggs={"last": {"max": {"field": "indexed_at"}}}))
+    copied = await _copy(es, old, new, {"match_all": {}}, page_size)
+    await es.indices.update_aliases(actions=[
+        {"remove": {"index": old, "alias": alias}},
+        {"add": {"index": new, "alias": alias, "is_write_index": True}},
+    ])
+    since = started["aggregations"]["last"].get("value_as_string")
+    if since:  # late writes that went to the old index during the copy
+        copied += await _copy(es, old, new, {"range": {"indexed_at": {"gt": since}}}, page_size)
+    await es.indices.refresh(index=new)
+    return old, new, copied
+
+
+async def _copy(es: AsyncElasticsearch, source: str, target: str, query: dict[str, Any],
+                page_size: int) -> int:
+    copied, after = 0, None
+    while True:
+        page = await es.search(index=source, size=page_size, query=query,
+                               sort=[{"article_id": "asc"}], search_after=after)
+        hits = page["hits"]["hits"]
+        if not hits:
+            return copied
+        operations: list[dict[str, Any]] = []
+        for hit in hits:
+            operations += [{"index": {"_index": target, "_id": hit["_id"]}}, hit["_source"]]
+        response = await es.bulk(operations=operations)
+        if response["errors"]:
+            failed = [i["index"] for i in response["items"] if i["index"]["status"] >= 300]
+            raise RuntimeError(f"{len(failed)} documents failed to copy, e.g. {failed[0]}")
+        copied += len(hits)
+        after = hits[-1]["sort"]

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.admin.bulk import Item, find_files, read_items
 from shared.contracts import Stage, Topic
 from shared.kafka import consumer_lag, ensure_topics
-from shared.search_index import ensure_index, make_client
+from shared.search_index import ensure_index, make_client, reindex
 from shared.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -77,6 +77,23 @@ def init() -> None:
     index = asyncio.run(prepare(settings))
     typer.echo(f"topics ready on {settings.kafka_bootstrap}; index {index} behind "
                f"alias {settings.index_alias}")
+
+
+@app.command("reindex")
+def reindex_command() -> None:
+    """Build the next index version from the current one and swap the alias (no downtime)."""
+    settings = get_settings()
+
+    async def run() -> tuple[str, str, int]:
+        es = make_client(settings)
+        try:
+            return await reindex(es, settings)
+        finally:
+            await es.close()
+
+    old, new, copied = asyncio.run(run())
+    typer.echo(f"copied {copied} documents from {old} to {new}; alias {settings.index_alias} "
+               f"now points to {new} (delete {old} when you no longer need it)")
 
 
 @app.command()

@@ -168,3 +168,26 @@ async def test_suggest_completes_and_tolerates_typos(pipeline: Pipeline, corpus:
     assert "Jeffrey Feltman" in [s["text"] for s in exact["suggestions"]]
     typo = (await pipeline.search.get("/suggest", params={"prefix": "tilerson"})).json()
     assert "Rex Tillerson" in [s["text"] for s in typo["suggestions"]]
+
+
+async def test_reindex_swaps_the_alias_without_losing_documents(pipeline: Pipeline,
+                                                                corpus: Corpus) -> None:
+    """`newsflow reindex` while the search API keeps answering."""
+    import os
+    import subprocess
+    import sys
+
+    before = (await pipeline.search.get("/search", params=corpus.params())).json()["total"]
+    env = {**os.environ, "NEWSFLOW_NAMESPACE": pipeline.settings.namespace}
+    result = subprocess.run([sys.executable, "-m", "services.admin", "reindex"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "now points to" in result.stdout and "-v2" in result.stdout
+    after = (await pipeline.search.get("/search", params=corpus.params())).json()["total"]
+    assert after == before == len(CORPUS)
+    # New articles flow into the new version.
+    article_id = await pipeline.submit({"format": "fields", "title": "After the reindex",
+                                        "body": "A story indexed once the alias had moved on.",
+                                        "source": {"name": corpus.source}})
+    article = await pipeline.wait_for_article(article_id)
+    assert article["title"] == "After the reindex"
