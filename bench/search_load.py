@@ -1,0 +1,261 @@
+"""Search under load: our API against the same queries sent straight to Elasticsearch.
+
+    python -m bench.search_load [../shared/data/bbc] [--articles 100000] [--clients 20] [--seconds 60]
+
+Needs the local stack up (`python -m deploy.local up`). Loads --articles documents into a
+dedicated index (namespace "bench"; reused on later runs): with the BBC folder, the 2,225
+articles are enriched by our enricher once, then recombined (paragraphs mixed within a topic,
+dates spread over two years, sources varied); without it, synthetic text. Bulk-loaded directly,
+not through Kafka. Then starts the search API on that index and runs --clients concurrent
+clients for --seconds against (a) the API and (b) Elasticsearch with the very request bodies the
+API compiles, one after the other, and prints p50/p95/p99 latency, QPS and the overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
+from shared.search_index import ensure_index, make_client
+from shared.settings import Settings
+from shared.wordforms import stems
+
+NAMESPACE = "bench"
+SOURCES = ["Reuters", "AP", "AFP", "BBC", "Bloomberg", "The Guardian", "Yonhap", "Kyodo"]
+WORDS = ["market", "election", "minister", "shares", "film", "match", "government", "oil",
+         "talks", "growth", "music", "court", "technology", "internet", "league", "profit"]
+PHRASES = ['"interest rates"', '"prime minister"', '"world cup"', '"chief executive"',
+           '"box office"', '"mobile phone"']
+Request = dict[str, Any]
+
+
+def _enriched_bbc(data_dir: Path) -> list[dict[str, Any]]:
+    from services.enrichment.enrich import Enricher
+    from shared.contracts import ExtractedArticle
+
+    with gzip.open(data_dir / "articles.jsonl.gz", "rt") as lines:
+        records = [json.loads(line) for line in lines]
+    enricher, now, docs = Enricher(), datetime.now(UTC), []
+    for n, r in enumerate(records):
+        article = enricher.enrich(ExtractedArticle(article_id=f"bbc{n}", title=r["title"],
+                                                   body=r["text"], submitted_at=now))
+        docs.append(article.to_document() | {"category": r["category"]})
+        if n % 250 == 0:
+            print(f"  enriched {n}/{len(records)}", flush=True)
+    return docs
+
+
+def _synthetic(count: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    docs = []
+    for _ in range(count):
+        words = [rng.choice(WORDS) for _ in range(120)]
+        docs.append({"title": " ".join(words[:8]).capitalize(), "body": " ".join(words),
+                     "people": [f"Person {rng.randint(1, 300)}"], "organizations": [],
+                     "places": [], "country_codes": [rng.choice(["US", "GB", "KR", "FR"])],
+                     "topic_labels": [rng.choice(["politics", "sport"])], "language": "en",
+                     "category": "synthetic"})
+    return docs
+
+
+def recombine(templates: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    rng = random.Random(42)
+    by_category: dict[str, list[dict[str, Any]]] = {}
+    for doc in templates:
+        by_category.setdefault(doc["category"], []).append(doc)
+    now = datetime.now(UTC)
+    docs = []
+    for n in range(count):
+        base = rng.choice(templates)
+        other = rng.choice(by_category[base["category"]])
+        paragraphs = base["body"].split("\n\n") + rng.sample(other["body"].split("\n\n"), 1)
+        body = "\n\n".join(paragraphs)
+        date = now - timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))
+        doc = {k: v for k, v in base.items() if k not in ("minhash", "stems", "category")}
+        doc.update(article_id=f"b{n:07d}", body=body, date=date.isoformat(),
+                   published_at=date.isoformat(), source={"name": rng.choice(SOURCES)},
+                   stems=" ".join(stems(f"{base['title']}\n{body}")),
+                   title_stems=" ".join(stems(base["title"])), is_duplicate=False)
+        docs.append(doc)
+    return docs
+
+
+async def load(settings: Settings, docs: list[dict[str, Any]]) -> None:
+    es = make_client(settings)
+    try:
+        await ensure_index(es, settings)
+        await es.indices.put_settings(index=settings.index_alias, settings={"refresh_interval": "-1"})
+        for start in range(0, len(docs), 2000):
+            operations: list[dict[str, Any]] = []
+            for doc in docs[start:start + 2000]:
+                operations += [{"index": {"_index": settings.index_alias, "_id": doc["article_id"]}}, doc]
+            response = await es.options(request_timeout=120).bulk(operations=operations)
+            assert not response["errors"], "bulk load failed"
+        await es.indices.put_settings(index=settings.index_alias, settings={"refresh_interval": "1s"})
+        await es.indices.refresh(index=settings.index_alias)
+        await es.options(request_timeout=600).indices.forcemerge(index=settings.index_alias,
+                                                            max_num_segments=1)
+    finally:
+        await es.close()
+
+
+def make_requests(facets: dict[str, list[str]], rng: random.Random) -> Request:
+    """One request of the mix: free text, phrases, facet filters, date ranges, deep pages."""
+    kind = rng.choices(["words", "phrase", "facet", "dates", "deep"], [35, 15, 25, 15, 10])[0]
+    params: Request = {"size": 10}
+    if kind in ("words", "facet", "dates", "deep"):
+        params["q"] = " ".join(rng.sample(WORDS, rng.choice([1, 2])))
+    if kind == "phrase":
+        params["q"] = rng.choice(PHRASES)
+    if kind == "facet":
+        name = rng.choice(list(facets))
+        params[{"people": "person", "countries": "country", "topics": "topic"}[name]] = \
+            rng.choice(facets[name])
+    if kind == "dates":
+        params["from"] = rng.choice(["now-7d", "now-30d", "now-1y"])
+        params["sort"] = "date"
+    if kind == "deep":
+        params["pages"] = rng.choice([3, 5])
+    return params
+
+
+def _search_request(params: Request) -> SearchRequest:
+    filters = {name: [params[param]] for name, param in
+               (("people", "person"), ("countries", "country"), ("topics", "topic")) if param in params}
+    return SearchRequest(q=params.get("q"), filters=filters, date_from=params.get("from"),
+                         size=params["size"], sort=params.get("sort", "relevance"))
+
+
+async def via_api(client: httpx.AsyncClient, params: Request) -> None:
+    query = {k: v for k, v in params.items() if k != "pages"}
+    response = await client.get("/search", params=query)
+    response.raise_for_status()
+    for _ in range(params.get("pages", 1) - 1):
+        cursor = response.json()["next_cursor"]
+        if not cursor:
+            break
+        response = await client.get("/search", params={**query, "cursor": cursor})
+        response.raise_for_status()
+
+
+async def via_elasticsearch(client: httpx.AsyncClient, alias: str, params: Request) -> None:
+    """The same bodies the API sends, the same way (bounds, then the search; PIT for deep pages)."""
+    request = _search_request(params)
+    bounds = await client.post(f"/{alias}/_search", json=bounds_body(request))
+    apply_bounds(request, bounds.json())
+    response = await client.post(f"/{alias}/_search", json=build_body(request))
+    response.raise_for_status()
+    pit = None
+    for _ in range(params.get("pages", 1) - 1):
+        hits = response.json()["hits"]["hits"]
+        if len(hits) < request.size:
+            break
+        if pit is None:
+            pit = (await client.post(f"/{alias}/_pit?keep_alive=2m")).json()["id"]
+        body = build_body(request)
+        body.pop("aggs")
+        response = await client.post("/_search", json={
+            **body, "search_after": hits[-1]["sort"], "pit": {"id": pit, "keep_alive": "2m"}})
+        response.raise_for_status()
+
+
+async def run_load(call: Callable[[Request], Awaitable[None]], facets: dict[str, list[str]],
+                   clients: int, seconds: float) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def client_loop(seed: int) -> None:
+        rng = random.Random(seed)
+        while time.monotonic() < deadline:
+            params = make_requests(facets, rng)
+            started = time.perf_counter()
+            await call(params)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.monotonic()
+    await asyncio.gather(*(client_loop(seed) for seed in range(clients)))
+    return latencies, len(latencies) / (time.monotonic() - started)
+
+
+def report(name: str, latencies: list[float], qps: float) -> float:
+    cuts = statistics.quantiles(latencies, n=100)
+    p50, p95, p99 = cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
+    print(f"{name:24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms  "
+          f"{qps:7.1f} QPS  ({len(latencies)} requests)")
+    return p50
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path, nargs="?")
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(namespace=NAMESPACE, search_port=port)
+    es_client = httpx.AsyncClient(base_url=settings.elasticsearch_url, timeout=60)
+    count = (await es_client.get(f"/{settings.index_alias}/_count")).json().get("count", 0)
+    if count < args.articles:
+        print(f"loading {args.articles} articles into {settings.index_alias} ...", flush=True)
+        started = time.monotonic()
+        templates = _enriched_bbc(args.data_dir) if args.data_dir else _synthetic(2000)
+        await load(settings, recombine(templates, args.articles))
+        print(f"  loaded in {time.monotonic() - started:.0f}s", flush=True)
+    aggs = {name: {"terms": {"field": field, "size": 50}} for name, field in
+            (("people", "people"), ("countries", "country_codes"), ("topics", "topic_labels"))}
+    buckets = (await es_client.post(f"/{settings.index_alias}/_search",
+                                    json={"size": 0, "aggs": aggs})).json()["aggregations"]
+    facets = {name: [b["key"] for b in agg["buckets"]] for name, agg in buckets.items()}
+
+    env = {**os.environ, "NEWSFLOW_NAMESPACE": NAMESPACE, "NEWSFLOW_SEARCH_PORT": str(port)}
+    api = subprocess.Popen([sys.executable, "-m", "services.search_api"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                                   limits=httpx.Limits(max_connections=args.clients))
+    try:
+        for _ in range(100):
+            try:
+                if (await api_client.get("/health")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+        warm = min(10.0, args.seconds / 4)
+        await run_load(lambda p: via_api(api_client, p), facets, args.clients, warm)
+        await run_load(lambda p: via_elasticsearch(es_client, settings.index_alias, p),
+                       facets, args.clients, warm)
+        total = (await es_client.get(f"/{settings.index_alias}/_count")).json()["count"]
+        print(f"{total} articles; {args.clients} clients; {args.seconds:.0f} s each")
+        raw = await run_load(lambda p: via_elasticsearch(es_client, settings.index_alias, p),
+                             facets, args.clients, args.seconds)
+        ours = await run_load(lambda p: via_api(api_client, p), facets, args.clients, args.seconds)
+        raw_p50 = report("(b) Elasticsearch direct", *raw)
+        our_p50 = report("(a) newsflow API", *ours)
+        print(f"overhead: p50 {our_p50 / raw_p50 - 1:+.0%}, QPS {ours[1] / raw[1] - 1:+.0%}")
+    finally:
+        api.terminate()
+        await api_client.aclose()
+        await es_client.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
