@@ -11,13 +11,12 @@ came out (count and largest), as a check that story grouping does not lump unrel
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 from collections import Counter
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from bench.data import read_bbc
 from services.enrichment.enrich import Enricher
 from shared.contracts import ExtractedArticle
 
@@ -28,8 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     args = parser.parse_args()
-    with gzip.open(args.data_dir / "articles.jsonl.gz", "rt") as lines:
-        records = [json.loads(line) for line in lines]
+    records = read_bbc(args.data_dir)
     # The ground truth: articles with identical title and text.
     first_of: dict[tuple[str, str], str] = {}
     true_pairs: set[tuple[str, str]] = set()

@@ -11,14 +11,13 @@ each, the ratio (b)/(a), and the peak RSS after (b) (what an enrichment worker h
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import resource
 import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.data import read_bbc
 from services.enrichment.enrich import Enricher, nlp
 from shared.contracts import ExtractedArticle
 
@@ -31,8 +30,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with gzip.open(args.data_dir / "articles.jsonl.gz", "rt") as lines:
-        records = [json.loads(line) for line in lines]
+    records = read_bbc(args.data_dir)
     # An even spread over the five categories, not the first 400 (all business).
     step = max(1, len(records) // args.articles)
     records = records[::step][: args.articles]

@@ -9,11 +9,10 @@ mapped topic with the most evidence. Prints accuracy, per-class F1 and macro-F1.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 from collections import Counter
 from pathlib import Path
 
+from bench.data import read_bbc
 from services.enrichment.topics import count_terms, topic_evidence
 from shared.wordforms import stems
 
@@ -36,8 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     args = parser.parse_args()
-    with gzip.open(args.data_dir / "articles.jsonl.gz", "rt") as lines:
-        records = [json.loads(line) for line in lines]
+    records = read_bbc(args.data_dir)
     pairs = [(r["category"], predict(r["title"], r["text"])) for r in records]
     accuracy = sum(gold == guess for gold, guess in pairs) / len(pairs)
     f1s = {}

@@ -117,7 +117,8 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
         f"{settings.elasticsearch_url}/{settings.index_alias}/_refresh", method="POST"), timeout=30)
     query = urllib.parse.urlencode({"q": "Guterres"})
     typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
-    typer.echo(f"search page/API: {search}/docs")
+    typer.echo(f"search page:     {search}/")
+    typer.echo(f"API docs:        {search}/docs (search), {ingest}/docs (ingest)")
     typer.echo(f"example:         curl '{search}/search?{query}'")
     typer.echo("stop everything: python -m deploy.local down")
 

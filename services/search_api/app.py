@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -29,6 +30,7 @@ from shared.search_index import ensure_index, make_client
 from shared.settings import Settings, get_settings
 
 PIT_KEEP_ALIVE = "2m"
+BOUNDS_TTL = 60.0  # seconds the index's oldest/newest dates are reused for histogram intervals
 FacetValues = Annotated[list[str] | None, Query()]
 _EXCLUDED = ["body", "models", "stems", "title_stems", "minhash"]
 
@@ -37,6 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     alias = settings.index_alias
     state: dict[str, AsyncElasticsearch] = {}
+    bounds_cache: dict[str, Any] = {"at": 0.0, "response": None}
+
+    async def index_bounds() -> dict[str, Any]:
+        """The index's date range, refreshed at most every BOUNDS_TTL seconds: one cheap
+        request a minute instead of one more per search, to size the histogram's bars."""
+        if bounds_cache["response"] is None or time.monotonic() - bounds_cache["at"] > BOUNDS_TTL:
+            bounds_cache["response"] = (await state["es"].search(
+                index=alias, **bounds_body(SearchRequest(hide_duplicates=False)))).body
+            bounds_cache["at"] = time.monotonic()
+        return dict(bounds_cache["response"])
     page = resources.files("services.search_api").joinpath("static/index.html").read_text()
 
     @asynccontextmanager
@@ -90,8 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         es = state["es"]
         try:
             if cursor is None:
-                bounds = await es.search(index=alias, **bounds_body(request))
-                apply_bounds(request, bounds.body)
+                apply_bounds(request, await index_bounds())
                 response = await es.search(index=alias, **build_body(request))
                 result = parse_response(response.body)
                 pit_id = None

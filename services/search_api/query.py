@@ -101,11 +101,32 @@ def interval_for(span: timedelta) -> str:
 
 
 def histogram_interval(request: SearchRequest) -> str:
-    """The server core has no auto_date_histogram: the interval comes from the range of the
-    matching documents (`bounds_body` asks for it first)."""
-    if request.data_start and request.data_end:
-        return interval_for(request.data_end - request.data_start)
+    """The server core has no auto_date_histogram: the interval comes from the dates asked for
+    where they are absolute, else from the index's date range (`bounds_body`, cached)."""
+    start, end = request.data_start, request.data_end
+    if request.date_from and not request.date_from.startswith("now"):
+        start = _parse_iso(request.date_from)
+    if request.date_to and not request.date_to.startswith("now"):
+        end = _parse_iso(request.date_to)
+    if request.date_from and request.date_from.startswith("now") and end:
+        start = max(start or end, end - _relative(request.date_from))
+    if start and end and end > start:
+        return interval_for(end - start)
     return "day"
+
+
+def _parse_iso(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "y": 365 * 86400}
+
+
+def _relative(value: str) -> timedelta:
+    """How far back "now-7d" reaches (only the first offset counts; enough to size bars)."""
+    match = re.match(r"now-(\d+)([smhdwMy])", value)
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)]) if match else timedelta(0)
 
 
 def bounds_body(request: SearchRequest) -> dict[str, Any]:
