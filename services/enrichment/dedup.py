@@ -47,6 +47,7 @@ class DuplicateIndex:
         self.recent: OrderedDict[str, str] = OrderedDict()  # article id → content hash
         self.arrival: dict[str, int] = {}  # article id → order seen, to pick the earliest
         self.seen = 0
+        self.copies: set[str] = set()  # ids known to be duplicates themselves
         self.lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
 
     def find(self, article_id: str, digest: str, minhash: list[int]
@@ -56,15 +57,23 @@ class DuplicateIndex:
         original = self.first_by_hash.get(digest)
         if original and original != article_id:
             return original, "exact"
-        similar = [key for key in self.lsh.query(_minhash(minhash)) if key != article_id]
+        # Only an original can be what something duplicates; among those, the first seen.
+        similar = [key for key in self.lsh.query(_minhash(minhash))
+                   if key != article_id and key not in self.copies]
         if similar:
             return min(similar, key=lambda key: self.arrival[key]), "near"
         return None, None
 
-    def add(self, article_id: str, digest: str, minhash: list[int]) -> None:
+    def add(self, article_id: str, digest: str, minhash: list[int], original: bool = True) -> None:
+        """Remembers an article. An original owns its hash even if a copy was remembered first
+        (start-up refills in date order, and a re-submitted original can be newer than its copy)."""
+        owner = self.first_by_hash.get(digest)
+        if owner is None or (original and owner in self.copies and owner != article_id):
+            self.first_by_hash[digest] = article_id
+        if not original:
+            self.copies.add(article_id)
         if article_id in self.recent:
             return
-        self.first_by_hash.setdefault(digest, article_id)
         self.recent[article_id] = digest
         self.arrival[article_id] = self.seen
         self.seen += 1
@@ -73,6 +82,7 @@ class DuplicateIndex:
             old_id, old_digest = self.recent.popitem(last=False)
             self.lsh.remove(old_id)
             del self.arrival[old_id]
+            self.copies.discard(old_id)
             if self.first_by_hash.get(old_digest) == old_id:
                 del self.first_by_hash[old_digest]
 

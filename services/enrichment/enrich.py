@@ -105,7 +105,7 @@ class Enricher:
         )
         entities, terms = story_features(enriched)
         enriched.story_id = self.stories.assign(article.article_id, entities, terms)
-        self.duplicates.add(article.article_id, digest, minhash)
+        self.duplicates.add(article.article_id, digest, minhash, original=duplicate_of is None)
         return enriched
 
     async def warm_up(self, es: AsyncElasticsearch, settings: Settings) -> int:
@@ -113,7 +113,7 @@ class Enricher:
         first, a page at a time (search_after), up to WARM_UP_ARTICLES."""
         if not await es.indices.exists_alias(name=settings.index_alias):
             return 0
-        fields = ["article_id", "content_hash", "minhash", "story_id", "people",
+        fields = ["article_id", "content_hash", "minhash", "duplicate_of", "story_id", "people",
                   "organizations", "places", "events", "country_codes", "keywords"]
         loaded, after = 0, None
         while loaded < WARM_UP_ARTICLES:
@@ -134,7 +134,8 @@ class Enricher:
 
     def _remember(self, doc: dict[str, Any]) -> None:
         if doc.get("content_hash") and doc.get("minhash"):
-            self.duplicates.add(doc["article_id"], doc["content_hash"], doc["minhash"])
+            self.duplicates.add(doc["article_id"], doc["content_hash"], doc["minhash"],
+                                original=doc.get("duplicate_of") is None)
         if doc.get("story_id"):
             entities = {name for kind in ("people", "organizations", "places", "events",
                                           "country_codes") for name in doc.get(kind, [])}

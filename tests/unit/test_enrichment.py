@@ -145,6 +145,16 @@ def test_exact_and_near_duplicates_but_not_replays() -> None:
     assert index.find("d", content_hash("T", other), signature(words(other))) == (None, None)
 
 
+def test_an_original_stays_the_original_whatever_the_refill_order() -> None:
+    text = " ".join(f"word{n}" for n in range(200))
+    digest, minhash = content_hash("T", text), signature(words(f"T {text}"))
+    index = DuplicateIndex()
+    index.add("copy", digest, minhash, original=False)  # refilled first: it is newer by date
+    index.add("first", digest, minhash, original=True)
+    assert index.find("first", digest, minhash) == (None, None)  # re-submitted original
+    assert index.find("another", digest, minhash) == ("first", "exact")
+
+
 def test_stories_join_on_shared_entities_and_survive_a_rebuild() -> None:
     stories = StoryIndex()
     korea = {"United Nations", "North Korea", "Pyongyang", "South Korea", "KP", "KR"}
