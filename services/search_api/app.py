@@ -171,10 +171,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "results": (same_story + more)[:size]}
 
     @app.get("/stories/{story_id}", summary="The articles of one story, oldest first")
-    async def story(story_id: str, size: Annotated[int, Query(ge=1, le=200)] = 100) -> Any:
+    async def story(story_id: str, size: Annotated[int, Query(ge=1, le=200)] = 100,
+                    hide_duplicates: bool = True) -> Any:
+        not_copies = [{"term": {"is_duplicate": True}}] if hide_duplicates else []
         response = await state["es"].search(
             index=alias, size=size, sort=[{"date": "asc"}, {"article_id": "asc"}],
-            source_excludes=_EXCLUDED, query={"term": {"story_id": story_id}})
+            source_excludes=_EXCLUDED, query={"bool": {
+                "filter": [{"term": {"story_id": story_id}}], "must_not": not_copies}})
         hits = response["hits"]["hits"]
         if not hits:
             return error_response(404, "not_found", f"no story with id {story_id!r}")
