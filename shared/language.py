@@ -12,3 +12,8 @@ def detect_language(text: str) -> str | None:
         return None
     language, _score = py3langid.classify(text[:_SAMPLE_CHARS])
     return str(language) if language else None
+
+
+def warm_up() -> None:
+    """Loads the model now (half a second), not while the first article waits."""
+    detect_language("warm up")
