@@ -32,7 +32,8 @@ from shared.settings import Settings, get_settings
 PIT_KEEP_ALIVE = "2m"
 BOUNDS_TTL = 60.0  # seconds the index's oldest/newest dates are reused for histogram intervals
 FacetValues = Annotated[list[str] | None, Query()]
-_EXCLUDED = ["body", "models", "stems", "title_stems", "minhash"]
+_INTERNAL = ["stems", "title_stems", "minhash"]  # for matching and enrichment, not for readers
+_EXCLUDED = ["body", "models", *_INTERNAL]  # what lists of results leave out
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def fetch(article_id: str) -> dict[str, Any]:
         try:
-            document = await state["es"].get(index=alias, id=article_id, source_excludes=_EXCLUDED[2:])
+            document = await state["es"].get(index=alias, id=article_id, source_excludes=_INTERNAL)
         except NotFoundError:
             raise BadRequest(f"no article with id {article_id!r}", code="not_found") from None
         return {"id": document["_id"], **document["_source"]}
