@@ -33,7 +33,7 @@ from bench.data import read_bbc
 from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
 from shared.search_index import ensure_index, make_client
 from shared.settings import Settings
-from shared.wordforms import stems
+from shared.wordforms import stem_text
 
 NAMESPACE = "bench"
 SOURCES = ["Reuters", "AP", "AFP", "BBC", "Bloomberg", "The Guardian", "Yonhap", "Kyodo"]
@@ -88,8 +88,8 @@ def recombine(templates: list[dict[str, Any]], count: int) -> list[dict[str, Any
         doc = {k: v for k, v in base.items() if k not in ("minhash", "stems", "category")}
         doc.update(article_id=f"b{n:07d}", body=body, date=date.isoformat(),
                    published_at=date.isoformat(), source={"name": rng.choice(SOURCES)},
-                   stems=" ".join(stems(f"{base['title']}\n{body}")),
-                   title_stems=" ".join(stems(base["title"])), is_duplicate=False)
+                   stems=stem_text(f"{base['title']}\n{body}"),
+                   title_stems=stem_text(base["title"]), is_duplicate=False)
         docs.append(doc)
     return docs
 

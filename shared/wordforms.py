@@ -34,6 +34,11 @@ def stem_words(tokens: list[str]) -> list[str]:
     return list(_stemmer().stemWords(tokens))
 
 
+def join_stems(stem_list: list[str]) -> str:
+    """Stems as the index's `stems` fields hold them, and as queries must look to match."""
+    return " ".join(stem_list)
+
+
 def stem_text(text: str) -> str:
-    """The text as space-separated stems: what the index's `*.stems` fields hold."""
-    return " ".join(stems(text))
+    """The text as space-separated stems: the one form both indexing and queries use."""
+    return join_stems(stems(text))

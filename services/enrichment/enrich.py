@@ -23,7 +23,7 @@ from services.enrichment.stories import StoryIndex
 from shared.contracts import EnrichedArticle, ExtractedArticle
 from shared.language import detect_language
 from shared.settings import Settings
-from shared.wordforms import stem_words, stems, words
+from shared.wordforms import join_stems, stem_words, stems, words
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Enricher:
             topics=topics.classify(title_stems, body_stems),
             tone=signals.tone(sentences), content_hash=digest, minhash=minhash,
             duplicate_of=duplicate_of, duplicate_kind=kind,
-            stems=" ".join(title_stems + body_stems), title_stems=" ".join(title_stems),
+            stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
             models=model_versions(),
         )
         entities, terms = story_features(enriched)

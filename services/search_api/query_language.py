@@ -25,7 +25,7 @@ from typing import Any
 import pycountry
 
 from shared.canonical import canonical_name
-from shared.wordforms import stem_words, words
+from shared.wordforms import stem_text
 
 FIELDS = ("title", "person", "org", "place", "country", "topic", "source", "lang")
 _ENTITY_FIELDS = {"person": "people.text", "org": "organizations.text", "place": "places.text"}
@@ -257,10 +257,6 @@ def compile_query(node: Node) -> dict[str, Any]:
     return _compile_term(node)
 
 
-def _stemmed(text: str) -> str:
-    return " ".join(stem_words(words(text)))
-
-
 def _compile_term(term: Term) -> dict[str, Any]:
     name = term.field
     if name in _ENTITY_FIELDS:
@@ -287,7 +283,7 @@ def _compile_term(term: Term) -> dict[str, Any]:
     stem_fields = ["title_stems"] if name == "title" else _TEXT_FIELDS
     raw_fields = ["title"] if name == "title" else _RAW_FIELDS
     if term.kind == "phrase":
-        return {"multi_match": {"query": _stemmed(term.text), "type": "phrase",
+        return {"multi_match": {"query": stem_text(term.text), "type": "phrase",
                                 "fields": stem_fields}}
     if term.kind == "prefix":
         return {"multi_match": {"query": term.text.lower(), "type": "phrase_prefix",
@@ -295,7 +291,7 @@ def _compile_term(term: Term) -> dict[str, Any]:
     if term.kind == "fuzzy":
         return {"multi_match": {"query": term.text, "fields": raw_fields,
                                 "fuzziness": term.fuzziness, "operator": "and"}}
-    stemmed = _stemmed(term.text)
+    stemmed = stem_text(term.text)
     if not stemmed:  # punctuation only: nothing to match on
         raise QuerySyntaxError(f"'{term.text}' has no letters or digits", term.position)
     return {"multi_match": {"query": stemmed, "fields": stem_fields, "operator": "and"}}
