@@ -55,11 +55,14 @@ def model_versions() -> dict[str, str]:
     }
 
 
-def story_features(article: EnrichedArticle) -> tuple[set[str], set[str]]:
-    entities = {e.name for kind in (article.people, article.organizations, article.places,
-                                    article.events) for e in kind}
-    entities |= {country.code for country in article.countries}
-    terms = {stem for keyword in article.keywords for stem in stems(keyword.text)}
+STORY_ENTITY_FIELDS = ("people", "organizations", "places", "events", "country_codes")
+
+
+def story_features(names: dict[str, list[str]], keywords: list[str]) -> tuple[set[str], set[str]]:
+    """What a story is matched on, from the fields the index stores, so an article enriched
+    now and one refilled from the index at start-up are matched alike."""
+    entities = {name for field in STORY_ENTITY_FIELDS for name in names.get(field, [])}
+    terms = {stem for keyword in keywords for stem in stems(keyword)}
     return entities, terms
 
 
@@ -103,7 +106,9 @@ class Enricher:
             stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
             models=model_versions(),
         )
-        entities, terms = story_features(enriched)
+        names = {kind: [e.name for e in getattr(enriched, kind)] for kind in STORY_ENTITY_FIELDS[:4]}
+        names["country_codes"] = [country.code for country in enriched.countries]
+        entities, terms = story_features(names, [k.text for k in enriched.keywords])
         enriched.story_id = self.stories.assign(article.article_id, entities, terms)
         self.duplicates.add(article.article_id, digest, minhash, original=duplicate_of is None)
         return enriched
@@ -113,8 +118,8 @@ class Enricher:
         first, a page at a time (search_after), up to WARM_UP_ARTICLES."""
         if not await es.indices.exists_alias(name=settings.index_alias):
             return 0
-        fields = ["article_id", "content_hash", "minhash", "duplicate_of", "story_id", "people",
-                  "organizations", "places", "events", "country_codes", "keywords"]
+        fields = ["article_id", "content_hash", "minhash", "duplicate_of", "story_id",
+                  "keywords", *STORY_ENTITY_FIELDS]
         loaded, after = 0, None
         while loaded < WARM_UP_ARTICLES:
             page = await es.search(
@@ -137,7 +142,5 @@ class Enricher:
             self.duplicates.add(doc["article_id"], doc["content_hash"], doc["minhash"],
                                 original=doc.get("duplicate_of") is None)
         if doc.get("story_id"):
-            entities = {name for kind in ("people", "organizations", "places", "events",
-                                          "country_codes") for name in doc.get(kind, [])}
-            terms = {stem for keyword in doc.get("keywords", []) for stem in stems(keyword["text"])}
+            entities, terms = story_features(doc, [k["text"] for k in doc.get("keywords", [])])
             self.stories.add(doc["article_id"], doc["story_id"], entities, terms)
