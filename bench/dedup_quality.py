@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.data import read_bbc
 from services.enrichment.enrich import Enricher
-from shared.contracts import ExtractedArticle
+from shared.contracts.messages import ExtractedArticle
 
 NEAR_COPY = 0.8
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.data import read_bbc
 from services.enrichment.enrich import Enricher, nlp
-from shared.contracts import ExtractedArticle
+from shared.contracts.messages import ExtractedArticle
 
 BATCH = 64  # nlp.pipe's batch; spaCy's default (1000 for this model) holds far more in memory
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import trafilatura
 
 from services.extraction.extract import extract_article
-from shared import language
-from shared.contracts import RawArticle
+from shared.contracts.messages import RawArticle
+from shared.text import language
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -83,7 +83,7 @@ def main() -> None:
     if args.limit:
         pages = pages[: args.limit]
     extractors = {"trafilatura": plain_trafilatura, "newsflow": ours}
-    language.warm_up()  # as the extraction worker does at start-up
+    language.load_model()  # as the extraction worker does at start-up
     for extractor in extractors.values():  # warm up imports and caches
         extractor(pages[0][0], pages[0][1])
     # Passes alternate between the two, so a busy moment of this shared machine hits both.

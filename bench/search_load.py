@@ -31,9 +31,9 @@ import httpx
 
 from bench.data import read_bbc
 from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
-from shared.search_index import ensure_index, make_client
+from shared.runtime.elasticsearch import ensure_index, make_client
 from shared.settings import Settings
-from shared.wordforms import stem_text
+from shared.text.wordforms import stem_text
 
 NAMESPACE = "bench"
 SOURCES = ["Reuters", "AP", "AFP", "BBC", "Bloomberg", "The Guardian", "Yonhap", "Kyodo"]
@@ -46,14 +46,15 @@ Request = dict[str, Any]
 
 def _enriched_bbc(data_dir: Path) -> list[dict[str, Any]]:
     from services.enrichment.enrich import Enricher
-    from shared.contracts import ExtractedArticle
+    from shared.contracts.document import to_document
+    from shared.contracts.messages import ExtractedArticle
 
     records = read_bbc(data_dir)
     enricher, now, docs = Enricher(), datetime.now(UTC), []
     for n, r in enumerate(records):
         article = enricher.enrich(ExtractedArticle(article_id=f"bbc{n}", title=r["title"],
                                                    body=r["text"], submitted_at=now))
-        docs.append(article.to_document() | {"category": r["category"]})
+        docs.append(to_document(article) | {"category": r["category"]})
         if n % 250 == 0:
             print(f"  enriched {n}/{len(records)}", flush=True)
     return docs

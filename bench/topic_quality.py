@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.data import read_bbc
 from services.enrichment.topics import count_terms, topic_evidence
-from shared.wordforms import stems
+from shared.text.wordforms import stems
 
 BBC_OF_IPTC = {
     "economy, business and finance": "business",

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5_000_000, ge=1_000)
     max_batch_items: int = Field(default=500, ge=1)
 
+    # Stage runtime: how many messages a stage takes at once (outputs are sent as they are made;
+    # the input offsets are committed once all of them were acknowledged).
+    stage_batch_size: int = Field(default=100, ge=1)
+    # Dead-letter limits: more invalid messages than this in a row, or a larger invalid share
+    # over the last `dead_letter_window` messages, stops the stage (exit code 3) instead.
+    dead_letter_max_consecutive: int = Field(default=20, ge=1)
+    dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
+    dead_letter_window: int = Field(default=200, ge=1)
+
     # Indexing: a bulk request goes out when either bound is reached.
     index_batch_size: int = Field(default=500, ge=1)
     index_batch_seconds: float = Field(default=1.0, gt=0)

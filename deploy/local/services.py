@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deploy.local.processes import ManagedProcess, StackError, wait_until
+from shared.contracts.topology import SIDE_SERVICES, TOPOLOGY
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Start order follows the pipeline, so each stage's consumer exists before its input arrives.
-SERVICES = ("indexing", "enrichment", "extraction", "ingest", "search_api")
+# Start order: the pipeline backwards (from the topology table), so each stage's consumer exists
+# before its input arrives; then the services beside the chain.
+SERVICES = (*(s.service for s in reversed(TOPOLOGY)), *SIDE_SERVICES)
 
 
 def _http_ok(url: str) -> bool:

@@ -255,18 +255,18 @@ class Stack:
         started = time.monotonic()
         self.fetch()
         starting = []
-        if not self.kafka.running():
-            if port_open(self.settings.kafka_port):
-                raise StackError(f"port {self.settings.kafka_port} is taken by another process; "
-                                 "stop it or set NEWSFLOW_KAFKA_BOOTSTRAP to another port")
-            self.start_kafka()
-            starting.append("kafka")
-        if not self.es.running():
-            if port_open(self.settings.elasticsearch_port):
-                raise StackError(f"port {self.settings.elasticsearch_port} is taken by another "
-                                 "process; stop it or set NEWSFLOW_ELASTICSEARCH_URL")
-            self.start_es()
-            starting.append("elasticsearch")
+        servers = (("kafka", self.kafka, self.settings.kafka_port, self.start_kafka,
+                    "NEWSFLOW_KAFKA_BOOTSTRAP"),
+                   ("elasticsearch", self.es, self.settings.elasticsearch_port, self.start_es,
+                    "NEWSFLOW_ELASTICSEARCH_URL"))
+        for name, process, port, start, variable in servers:
+            if process.running():
+                continue
+            if port_open(port):
+                raise StackError(f"port {port} is taken by another process; stop it or set "
+                                 f"{variable} to another port")
+            start()
+            starting.append(name)
         try:
             wait_until(self.kafka_ready, timeout, "Kafka to answer metadata requests")
             wait_until(self.es_ready, timeout, "Elasticsearch to report yellow or green")
@@ -309,14 +309,8 @@ _ES_MODULES = ("jdk.jdi", "jdk.incubator.vector")
 
 
 # Run in a subprocess so the CLI does not need an event loop: exit 0 when the broker answers.
-_KAFKA_PROBE = """
-import asyncio, sys
-from aiokafka import AIOKafkaClient
-async def main():
-    client = AIOKafkaClient(bootstrap_servers=sys.argv[1], request_timeout_ms=5000)
-    await client.bootstrap()
-    ok = bool(client.cluster.brokers())
-    await client.close()
-    sys.exit(0 if ok else 1)
-asyncio.run(main())
-"""
+_KAFKA_PROBE = (
+    "import asyncio, sys\n"
+    "from shared.runtime.kafka import kafka_reachable\n"
+    "sys.exit(0 if asyncio.run(kafka_reachable(sys.argv[1], 5.0)) else 1)\n"
+)

@@ -11,21 +11,13 @@ import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.admin.bulk import Item, find_files, read_items
-from shared.contracts import Stage, Topic
-from shared.kafka import consumer_lag, ensure_topics
-from shared.search_index import ensure_index, make_client, reindex
+from services.admin.file_import import Item, find_files, read_items
+from shared.contracts.topology import consuming_stages
+from shared.runtime.elasticsearch import ensure_index, make_client, reindex
+from shared.runtime.kafka import consumer_lag, ensure_topics
 from shared.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-
-# Which topic each consuming stage reads.
-STAGE_INPUTS = {
-    Stage.EXTRACTION: Topic.RAW,
-    Stage.ENRICHMENT: Topic.EXTRACTED,
-    Stage.INDEXING: Topic.ENRICHED,
-}
-
 
 @dataclass
 class ImportSummary:
@@ -100,9 +92,9 @@ def reindex_command() -> None:
 def lag() -> None:
     """Messages each stage has not processed yet."""
     settings = get_settings()
-    for stage, topic in STAGE_INPUTS.items():
-        behind = asyncio.run(consumer_lag(settings, stage, topic))
-        typer.echo(f"{stage.value:11} {settings.topic(topic.value):30} lag {behind}")
+    for stage in consuming_stages():
+        behind = asyncio.run(consumer_lag(settings, stage))
+        typer.echo(f"{stage.stage.value:11} {settings.topic(str(stage.reads)):30} lag {behind}")
 
 
 @app.command()

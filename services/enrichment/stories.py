@@ -62,18 +62,25 @@ class StoryIndex:
         self.by_entity: dict[str, set[str]] = {}
         self.story_of: dict[str, str] = {}  # article id → story id, for replays
 
-    def assign(self, article_id: str, entities: set[str], terms: set[str]) -> str:
+    def choose(self, article_id: str, entities: set[str], terms: set[str]) -> str:
+        """The story the article belongs to: its own from before (a replay), the most similar
+        recent one if similar enough, else a new one. Remembers nothing: `add` does."""
         if article_id in self.story_of:
             return self.story_of[article_id]
         candidates = {sid for entity in entities for sid in self.by_entity.get(entity, ())}
         scored = [(self.stories[sid].similarity(entities, terms), sid)
                   for sid in candidates if sid in self.stories]
         score, best = max(scored, default=(0.0, ""))
-        story_id = best if score >= THRESHOLD else new_story_id(article_id)
+        return best if score >= THRESHOLD else new_story_id(article_id)
+
+    def assign(self, article_id: str, entities: set[str], terms: set[str]) -> str:
+        story_id = self.choose(article_id, entities, terms)
         self.add(article_id, story_id, entities, terms)
         return story_id
 
     def add(self, article_id: str, story_id: str, entities: set[str], terms: set[str]) -> None:
+        if self.story_of.get(article_id) == story_id and story_id in self.stories:
+            return  # a replay: already counted
         story = self.stories.pop(story_id, None) or Story(story_id)
         self.stories[story_id] = story  # most recently updated last
         story.update(entities, terms)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from shared.contracts import TopicScore
-from shared.wordforms import stems
+from shared.contracts.messages import TopicScore
+from shared.text.wordforms import stems
 
 STRONG, WEAK = 3.0, 1.0
 TITLE_WEIGHT = 3

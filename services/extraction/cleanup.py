@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from shared.ids import normalized_text
+from shared.contracts.ids import normalized_text
 
 _MAX_BOILERPLATE_CHARS = 300
 

@@ -15,8 +15,9 @@ import trafilatura
 from services.extraction.cleanup import clean_paragraphs
 from services.extraction.plain_text import derive_title, parse_plain_text
 from services.extraction.text_facts import find_dates, find_quotes, parse_dateline
-from shared.contracts import ExtractedArticle, RawArticle
-from shared.language import detect_language
+from shared.contracts.messages import ExtractedArticle, RawArticle
+from shared.text.dates import parse_iso
+from shared.text.language import detect_language
 
 _MIN_BODY_CHARS = 20
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang=[\"']?([a-zA-Z]{2,3})\b")
@@ -118,7 +119,6 @@ def _declared_language(html: str) -> str | None:
 
 def _parse_date(value: str) -> datetime | None:
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_iso(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from shared.text.sentences import split_sentences
+
 _MAX_TITLE_CHARS = 200
 _MAX_HEADING_WORDS = 12
 _MAX_DEK_CHARS = 300
@@ -18,7 +20,6 @@ _DERIVED_TITLE_WORDS = 14
 # An abbreviation at the end of a line ("U.N.", "U.S.") is not a sentence's full stop.
 _TRAILING_ABBREVIATION = re.compile(r"(?:\b[A-Z]\.){2,}$|\b(?:Inc|Corp|Ltd|Co|Jr|Sr|St)\.$")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’]?\s+(?=[\"'“‘(]?[A-Z])")
 _DISCLAIMER = re.compile(
     r"\b(AI[- ]generated|generated (?:by|with|using) (?:AI|artificial intelligence)|"
     r"written (?:by|with) (?:AI|artificial intelligence))\b",
@@ -66,7 +67,7 @@ def looks_like_heading(line: str) -> bool:
 
 
 def first_sentence(text: str) -> str:
-    return _SENTENCE_BREAK.split(text.strip(), maxsplit=1)[0]
+    return split_sentences(text.strip(), maxsplit=1)[0]
 
 
 def derive_title(lead: str) -> str:

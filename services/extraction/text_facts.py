@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from shared.contracts import Dateline, DateMention, Quote
-from shared.names import full_name_in
+from shared.contracts.messages import Dateline, DateMention, Quote
+from shared.text.names import full_name_in
 
 _MONTHS = {
     name: number

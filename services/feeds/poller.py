@@ -22,14 +22,14 @@ import feedparser
 import httpx
 
 from services.feeds.state import FeedState
-from shared.contracts import RawArticle, SourceInfo
-from shared.ids import article_id
+from shared.contracts.messages import RawArticle, SourceInfo
+from shared.contracts.submission import Submission, accept_submission
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[RawArticle], Awaitable[None]]
-USER_AGENT = "newsflow-feeds/0.1"
+USER_AGENT = "newsflow-feeds/0.2"
 
 
 @dataclass
@@ -74,8 +74,9 @@ def _published(entry: Any) -> datetime | None:
 
 class FeedPoller:
     def __init__(self, feeds: list[FeedConfig], state: FeedState, publish: Publish,
-                 client: httpx.AsyncClient) -> None:
+                 client: httpx.AsyncClient, max_bytes: int = 5_000_000) -> None:
         self.feeds = feeds
+        self.max_bytes = max_bytes
         self.state = state
         self.publish = publish
         self.client = client
@@ -114,18 +115,20 @@ class FeedPoller:
         return result
 
     async def _article(self, entry: Any, feed: FeedConfig, feed_title: str | None) -> RawArticle:
+        """The entry's linked page when it can be read, else the entry's own text; submitted
+        through the same validation and size limit as the ingest API."""
         link = entry.get("link")
-        source = SourceInfo(name=feed_title, feed_url=feed.url, client="newsflow-feeds")
-        common: dict[str, Any] = {"published_at": _published(entry), "source": source,
-                                  "authors": [a["name"] for a in entry.get("authors", [])
-                                              if a.get("name")]}
+        common: dict[str, Any] = {
+            "published_at": _published(entry),
+            "source": SourceInfo(name=feed_title, feed_url=feed.url, client="newsflow-feeds"),
+            "authors": [a["name"] for a in entry.get("authors", []) if a.get("name")],
+        }
         if link:
             page = await self.client.get(link, headers={"User-Agent": USER_AGENT},
                                          follow_redirects=True)
             if page.status_code == 200 and "html" in page.headers.get("content-type", "html"):
-                url = str(page.url)
-                return RawArticle(article_id=article_id(url, page.text), format="html",
-                                  content=page.text, url=url, **common)
+                return self._accept(Submission(format="html", content=page.text, url=str(page.url),
+                                               **common))
             log.info("page %s answered %s; using the feed's own text", link, page.status_code)
         # No page to read: the entry's own content, as HTML, is the article.
         content = (entry.get("content") or [{}])[0].get("value") or entry.get("summary") or ""
@@ -133,8 +136,11 @@ class FeedPoller:
             raise ValueError("entry has neither a readable page nor any text")
         title = entry.get("title") or ""
         html = f"<html><body><article><h1>{title}</h1>{content}</article></body></html>"
-        return RawArticle(article_id=article_id(link, html), format="html", content=html,
-                          url=link, title=title or None, **common)
+        return self._accept(Submission(format="html", content=html, url=link, title=title or None,
+                                       **common))
+
+    def _accept(self, submission: Submission) -> RawArticle:
+        return accept_submission(submission, self.max_bytes)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Polls each feed at its own interval until `stop` is set."""

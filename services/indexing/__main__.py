@@ -1,39 +1,23 @@
-"""python -m services.indexing"""
+"""python -m services.indexing: news.enriched → Elasticsearch, in bulk."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
+from typing import Any
 
-from services.indexing.indexer import Indexer
-from shared.contracts import Stage, Topic
-from shared.kafka import ensure_topics, make_consumer, make_producer
-from shared.search_index import make_client
+from services.indexing.sink import BulkIndexSink
+from shared.contracts.topology import Stage, spec
+from shared.runtime.elasticsearch import ensure_index, make_client
+from shared.runtime.stage import BatchBounds, run_stage
 from shared.settings import get_settings
 
+settings = get_settings()
 
-async def main() -> None:
-    settings = get_settings()
-    await ensure_topics(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    consumer = make_consumer(settings, Stage.INDEXING, Topic.ENRICHED)
-    producer = make_producer(settings)
+
+async def make_sink(_producer: Any) -> BulkIndexSink:
     es = make_client(settings)
-    await producer.start()
-    await consumer.start()
-    logging.getLogger(__name__).info("indexing into %s", settings.index_alias)
-    try:
-        await Indexer(settings, consumer, producer, es).run(stop)
-    finally:
-        await consumer.stop()
-        await producer.stop()
-        await es.close()
+    await ensure_index(es, settings)
+    return BulkIndexSink(settings, es)
 
 
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(main())
+run_stage(spec(Stage.INDEXING), make_sink, BatchBounds(
+    settings.index_batch_size, settings.index_batch_seconds, settings.index_linger_seconds))

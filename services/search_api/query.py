@@ -14,19 +14,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.search_api.query_language import QuerySyntaxError, compile_query, highlight_terms, parse
+from shared.contracts.document import (
+    FACETS,
+    HIDDEN_FIELDS,
+    LIST_EXCLUDES,
+    DocField,
+    entity_text_field,
+    summarize_hit,
+)
+from shared.text.dates import parse_iso
 
-FACETS = {  # facet name → indexed field
-    "people": "people",
-    "organizations": "organizations",
-    "places": "places",
-    "countries": "country_codes",
-    "topics": "topic_labels",
-    "language": "language",
-    "source": "source.name",
-}
 # ISO dates and times, or Elasticsearch date math relative to now ("now-7d", "now-1M/d").
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?|now([+-]\d+[smhdwMy])*(/[smhdwMy])?")
-_EXCLUDED_SOURCE = ["body", "models", "stems", "title_stems", "minhash"]
+
+
+NOT_DUPLICATE = {"term": {DocField.IS_DUPLICATE: True}}
 
 
 class BadRequest(ValueError):
@@ -70,8 +72,8 @@ def base_query(request: SearchRequest) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if request.date_from or request.date_to:
         bounds = {"gte": request.date_from, "lte": request.date_to}
-        filters.append({"range": {"date": {k: v for k, v in bounds.items() if v}}})
-    must_not = [{"term": {"is_duplicate": True}}] if request.hide_duplicates else []
+        filters.append({"range": {DocField.DATE: {k: v for k, v in bounds.items() if v}}})
+    must_not = [NOT_DUPLICATE] if request.hide_duplicates else []
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters, "must_not": must_not}}
 
 
@@ -105,19 +107,14 @@ def histogram_interval(request: SearchRequest) -> str:
     where they are absolute, else from the index's date range (`bounds_body`, cached)."""
     start, end = request.data_start, request.data_end
     if request.date_from and not request.date_from.startswith("now"):
-        start = _parse_iso(request.date_from)
+        start = parse_iso(request.date_from)
     if request.date_to and not request.date_to.startswith("now"):
-        end = _parse_iso(request.date_to)
+        end = parse_iso(request.date_to)
     if request.date_from and request.date_from.startswith("now") and end:
         start = max(start or end, end - _relative(request.date_from))
     if start and end and end > start:
         return interval_for(end - start)
     return "day"
-
-
-def _parse_iso(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "y": 365 * 86400}
@@ -132,7 +129,7 @@ def _relative(value: str) -> timedelta:
 def bounds_body(request: SearchRequest) -> dict[str, Any]:
     """A tiny first request for the oldest and newest matching dates."""
     return {"query": build_query(request), "size": 0,
-            "aggs": {"first": {"min": {"field": "date"}}, "last": {"max": {"field": "date"}}}}
+            "aggs": {"first": {"min": {"field": DocField.DATE}}, "last": {"max": {"field": DocField.DATE}}}}
 
 
 def apply_bounds(request: SearchRequest, response: dict[str, Any]) -> None:
@@ -150,14 +147,14 @@ def _aggregations(request: SearchRequest) -> dict[str, Any]:
         terms = {"terms": {"field": fieldname, "size": request.facet_size}}
         aggs[name] = {"filter": {"bool": {"filter": others}}, "aggs": {"values": terms}}
     aggs["date"] = {"filter": {"bool": {"filter": facet_filters(request)}}, "aggs": {"values": {
-        "date_histogram": {"field": "date", "calendar_interval": histogram_interval(request),
+        "date_histogram": {"field": DocField.DATE, "calendar_interval": histogram_interval(request),
                            "min_doc_count": 1}}}}
     return aggs
 
 
 def _highlight(request: SearchRequest) -> dict[str, Any]:
-    fields = {"title": {"number_of_fragments": 0}, "subtitle": {"number_of_fragments": 0},
-              "body": {"fragment_size": 180, "number_of_fragments": 3}}
+    fields = {DocField.TITLE: {"number_of_fragments": 0}, DocField.SUBTITLE: {"number_of_fragments": 0},
+              DocField.BODY: {"fragment_size": 180, "number_of_fragments": 3}}
     # encoder html: the text is escaped, so only our <mark> tags reach a page as markup.
     highlight: dict[str, Any] = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"],
                                  "encoder": "html", "fields": fields}
@@ -165,16 +162,16 @@ def _highlight(request: SearchRequest) -> dict[str, Any]:
     if terms:
         # Matching runs on stems; highlighting marks the words as written in title and body.
         highlight["highlight_query"] = {"bool": {"should": [
-            {"multi_match": {"query": t, "fields": ["title", "subtitle", "body"], "type": "phrase"}}
+            {"multi_match": {"query": t, "fields": list(fields), "type": "phrase"}}
             for t in terms]}}
     return highlight
 
 
 def sort_order(request: SearchRequest) -> list[Any]:
     # article_id breaks ties, so search_after pages never skip or repeat a document.
-    primary: list[Any] = [{"date": "desc"}, "_score"] if request.sort == "date" \
-        else ["_score", {"date": "desc"}]
-    return [*primary, {"article_id": "asc"}]
+    primary: list[Any] = [{DocField.DATE: "desc"}, "_score"] if request.sort == "date" \
+        else ["_score", {DocField.DATE: "desc"}]
+    return [*primary, {DocField.ARTICLE_ID: "asc"}]
 
 
 def build_body(request: SearchRequest) -> dict[str, Any]:
@@ -184,7 +181,7 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
         "size": request.size,
         "sort": sort_order(request),
         "track_total_hits": True,
-        "_source": {"excludes": _EXCLUDED_SOURCE},
+        "_source": {"excludes": LIST_EXCLUDES},
         "highlight": _highlight(request),
         "aggs": _aggregations(request),
     }
@@ -203,28 +200,6 @@ def decode_cursor(cursor: str) -> tuple[str, list[Any]]:
         raise BadRequest("the cursor is not one this API gave out", code="bad_cursor") from exc
 
 
-def summarize_hit(hit: dict[str, Any]) -> dict[str, Any]:
-    source = hit["_source"]
-    return {
-        "id": hit["_id"],
-        "score": hit.get("_score"),
-        "title": source.get("title"),
-        "subtitle": source.get("subtitle"),
-        "url": source.get("url"),
-        "date": source.get("date"),
-        "language": source.get("language"),
-        "source": source.get("source", {}).get("name"),
-        "people": source.get("people", []),
-        "organizations": source.get("organizations", []),
-        "places": source.get("places", []),
-        "countries": source.get("country_codes", []),
-        "topics": source.get("topic_labels", []),
-        "story_id": source.get("story_id"),
-        "duplicate_of": source.get("duplicate_of"),
-        "highlights": hit.get("highlight", {}),
-    }
-
-
 def parse_response(response: dict[str, Any]) -> dict[str, Any]:
     hits = response["hits"]
     aggregations = response.get("aggregations", {})
@@ -238,3 +213,86 @@ def parse_response(response: dict[str, Any]) -> dict[str, Any]:
                           for b in aggregations["date"]["values"]["buckets"]]
     return {"total": hits["total"]["value"], "took_ms": response.get("took"),
             "results": [summarize_hit(hit) for hit in hits["hits"]], "facets": facets}
+
+
+def article_excludes() -> list[str]:
+    """One article, in full: everything but the fields for machines."""
+    return list(HIDDEN_FIELDS)
+
+
+def related_story_body(article_id: str, story_id: str, size: int) -> dict[str, Any]:
+    """The other articles of the article's story, newest first, copies left out."""
+    return {"size": size, "sort": [{DocField.DATE: "desc"}], "_source": {"excludes": LIST_EXCLUDES},
+            "query": {"bool": {"filter": [{"term": {DocField.STORY_ID: story_id}}],
+                               "must_not": [{"ids": {"values": [article_id]}}, NOT_DUPLICATE]}}}
+
+
+def similar_body(alias: str, article: dict[str, Any], leave_out: list[str], size: int) -> dict[str, Any]:
+    """Articles like this one: its words (more_like_this) and, weaker, its entities."""
+    entities = [{"terms": {kind.value: article.get(kind.value, [])[:10], "boost": 0.5}}
+                for kind in (DocField.PEOPLE, DocField.ORGANIZATIONS, DocField.PLACES)
+                if article.get(kind.value)]
+    like = {"more_like_this": {"fields": [DocField.TITLE, DocField.BODY],
+                               "like": [{"_index": alias, "_id": article["id"]}],
+                               "min_term_freq": 1, "min_doc_freq": 1, "max_query_terms": 40}}
+    return {"size": size, "_source": {"excludes": LIST_EXCLUDES}, "query": {"bool": {
+        "should": [like, *entities], "minimum_should_match": 1,
+        "must_not": [{"ids": {"values": leave_out}}, NOT_DUPLICATE]}}}
+
+
+def story_body(story_id: str, size: int, hide_duplicates: bool) -> dict[str, Any]:
+    """A story's articles, oldest first."""
+    return {"size": size, "sort": [{DocField.DATE: "asc"}, {DocField.ARTICLE_ID: "asc"}],
+            "_source": {"excludes": LIST_EXCLUDES},
+            "query": {"bool": {"filter": [{"term": {DocField.STORY_ID: story_id}}],
+                               "must_not": [NOT_DUPLICATE] if hide_duplicates else []}}}
+
+
+# Suggestion kind → the keyword field its values come from.
+SUGGEST_FIELDS = {"person": DocField.PEOPLE, "organization": DocField.ORGANIZATIONS,
+                  "place": DocField.PLACES, "keyword": DocField.KEYWORD_TEXT}
+
+
+def suggest_body(prefix: str) -> dict[str, Any]:
+    """Documents whose entities start like the prefix, or nearly (one or two typos), with the
+    entity values counted per kind."""
+    word = prefix.lower().split()[-1]
+    should: list[dict[str, Any]] = []
+    for doc_field in SUGGEST_FIELDS.values():
+        text_field = entity_text_field(doc_field)
+        should += [{"match_phrase_prefix": {text_field: prefix}},
+                   {"fuzzy": {text_field: {"value": word, "fuzziness": "AUTO"}}}]
+    return {"size": 0, "query": {"bool": {"should": should}},
+            "aggs": {kind: {"terms": {"field": doc_field, "size": 200}}
+                     for kind, doc_field in SUGGEST_FIELDS.items()}}
+
+
+def rank_suggestions(prefix: str, aggregations: dict[str, Any], size: int) -> list[dict[str, Any]]:
+    """Entity values ranked: true prefix matches first, then by how often they occur."""
+    word = prefix.lower().split()[-1]
+    lowered = prefix.lower()
+    candidates = []
+    for kind, aggregation in aggregations.items():
+        for bucket in aggregation["buckets"]:
+            value = str(bucket["key"])
+            words_of_value = value.lower().split()
+            exact = value.lower().startswith(lowered) or any(w.startswith(word) for w in words_of_value)
+            close = exact or any(within_typos(word, w[:len(word) + 1]) for w in words_of_value)
+            if close:
+                candidates.append({"text": value, "kind": kind, "count": bucket["doc_count"],
+                                   "exact": exact})
+    candidates.sort(key=lambda c: (not c["exact"], -c["count"], c["text"]))
+    return candidates[:size]
+
+
+def within_typos(typed: str, word: str) -> bool:
+    """Levenshtein distance within what the typed length allows: none up to 4 letters (too
+    many short words are one letter apart), one up to 7, two beyond."""
+    limit = 0 if len(typed) <= 4 else 1 if len(typed) <= 7 else 2
+    previous = list(range(len(word) + 1))
+    for i, a in enumerate(typed, 1):
+        current = [i]
+        for j, b in enumerate(word, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return min(previous) <= limit

@@ -22,19 +22,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import pycountry
-
-from shared.canonical import canonical_name
-from shared.wordforms import stem_text
+from shared.contracts.document import DocField, entity_text_field
+from shared.text.canonical import canonical_name
+from shared.text.countries import country_code
+from shared.text.wordforms import stem_text
 
 FIELDS = ("title", "person", "org", "place", "country", "topic", "source", "lang")
-_ENTITY_FIELDS = {"person": "people.text", "org": "organizations.text", "place": "places.text"}
-_TEXT_FIELDS = ["title_stems^3", "stems"]
-_RAW_FIELDS = ["title^3", "body"]
-_COUNTRY_NAMES = {"russia": "RU", "united kingdom": "GB", "uk": "GB", "britain": "GB",
-                  "united states": "US", "usa": "US", "us": "US", "south korea": "KR",
-                  "north korea": "KP", "iran": "IR", "syria": "SY", "vietnam": "VN",
-                  "taiwan": "TW", "czech republic": "CZ"}
+_ENTITY_FIELDS = {"person": entity_text_field(DocField.PEOPLE),
+                  "org": entity_text_field(DocField.ORGANIZATIONS),
+                  "place": entity_text_field(DocField.PLACES)}
+_TEXT_FIELDS = [f"{DocField.TITLE_STEMS}^3", DocField.STEMS.value]
+_RAW_FIELDS = [f"{DocField.TITLE}^3", DocField.BODY.value]
 
 
 class QuerySyntaxError(ValueError):
@@ -268,20 +266,20 @@ def _compile_term(term: Term) -> dict[str, Any]:
             return {"match_phrase_prefix": {_ENTITY_FIELDS[name]: value}}
         return {"match_phrase": {_ENTITY_FIELDS[name]: value}}
     if name == "country":
-        return {"term": {"country_codes": _country_code(term)}}
+        return {"term": {DocField.COUNTRY_CODES: _country_code(term)}}
     if name == "topic":
         label = term.text.lower()
         if term.kind == "prefix":
-            return {"bool": {"should": [{"prefix": {"topic_labels": label}},
-                                        {"prefix": {"subtopic_labels": label}}]}}
-        return {"bool": {"should": [{"term": {"topic_labels": label}},
-                                    {"term": {"subtopic_labels": label}}]}}
+            return {"bool": {"should": [{"prefix": {DocField.TOPIC_LABELS: label}},
+                                        {"prefix": {DocField.SUBTOPIC_LABELS: label}}]}}
+        return {"bool": {"should": [{"term": {DocField.TOPIC_LABELS: label}},
+                                    {"term": {DocField.SUBTOPIC_LABELS: label}}]}}
     if name == "source":
-        return {"term": {"source.name": {"value": term.text, "case_insensitive": True}}}
+        return {"term": {DocField.SOURCE_NAME: {"value": term.text, "case_insensitive": True}}}
     if name == "lang":
-        return {"term": {"language": term.text.lower()}}
-    stem_fields = ["title_stems"] if name == "title" else _TEXT_FIELDS
-    raw_fields = ["title"] if name == "title" else _RAW_FIELDS
+        return {"term": {DocField.LANGUAGE: term.text.lower()}}
+    stem_fields = [DocField.TITLE_STEMS.value] if name == "title" else _TEXT_FIELDS
+    raw_fields = [DocField.TITLE.value] if name == "title" else _RAW_FIELDS
     if term.kind == "phrase":
         return {"multi_match": {"query": stem_text(term.text), "type": "phrase",
                                 "fields": stem_fields}}
@@ -298,15 +296,10 @@ def _compile_term(term: Term) -> dict[str, Any]:
 
 
 def _country_code(term: Term) -> str:
-    text = term.text.strip()
-    if len(text) == 2 and text.isalpha():
-        return text.upper()
-    if text.lower() in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[text.lower()]
-    try:
-        return str(pycountry.countries.lookup(text).alpha_2)
-    except LookupError:
-        raise QuerySyntaxError(f"unknown country '{text}'", term.position) from None
+    code = country_code(term.text)
+    if code is None:
+        raise QuerySyntaxError(f"unknown country '{term.text.strip()}'", term.position)
+    return code
 
 
 def highlight_terms(node: Node) -> list[str]:

@@ -23,8 +23,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.local.services import Services
 from deploy.local.stack import Stack
-from shared.contracts import Topic, topic_name
-from shared.search_index import make_client
+from shared.contracts.topology import Topic, topic_name
+from shared.runtime.elasticsearch import make_client
 from shared.settings import Settings, get_settings
 from tests.conftest import REPO_ROOT
 

@@ -13,8 +13,8 @@ import pytest
 
 from services.feeds.poller import FeedConfig, FeedPoller
 from services.feeds.state import FeedState
-from shared.contracts import RawArticle
-from shared.kafka import make_producer, publish_raw
+from shared.contracts.messages import RawArticle
+from shared.runtime.kafka import make_producer, publish_raw
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration

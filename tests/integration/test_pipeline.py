@@ -9,9 +9,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.admin.cli import STAGE_INPUTS
-from shared.contracts import Topic, topic_name
-from shared.kafka import consumer_lag
+from shared.contracts.topology import Topic, consuming_stages, topic_name
+from shared.runtime.kafka import consumer_lag
 from tests.integration.conftest import Pipeline, eventually
 
 pytestmark = pytest.mark.integration
@@ -30,7 +29,7 @@ def _story(marker: str) -> str:
 
 
 async def _pipeline_idle(pipeline: Pipeline) -> bool:
-    lags = [await consumer_lag(pipeline.settings, stage, topic) for stage, topic in STAGE_INPUTS.items()]
+    lags = [await consumer_lag(pipeline.settings, stage) for stage in consuming_stages()]
     return all(lag == 0 for lag in lags)
 
 
@@ -180,7 +179,7 @@ async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
 
 async def test_documents_elasticsearch_rejects_go_to_dead_letters(pipeline: Pipeline) -> None:
     """A write-blocked index refuses each document of the bulk request (403 per item)."""
-    from shared.search_index import make_client
+    from shared.runtime.elasticsearch import make_client
 
     es = make_client(pipeline.settings)
     index = pipeline.settings.index_alias

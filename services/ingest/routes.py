@@ -1,0 +1,80 @@
+"""POST /articles and POST /articles:batch → news.raw.
+
+Validation happens here, so a client hears about a bad submission at once (4xx with a reason);
+what passes is published with acks=all and idempotence, keyed by its deterministic article id.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
+
+from services.ingest.deps import PublisherDep
+from shared.contracts.submission import Submission, SubmissionTooLarge, accept_submission
+from shared.http.errors import ApiError
+from shared.http.settings_dep import SettingsDep
+
+router = APIRouter(tags=["articles"])
+
+
+class Accepted(BaseModel):
+    article_id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: Literal["accepted", "rejected"]
+    article_id: str | None = None
+    reason: str | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
+def _client(request: Request) -> str | None:
+    # Every article records who sent it: the client named in the source, else its agent.
+    return request.headers.get("user-agent")
+
+
+@router.post("/articles", status_code=202, response_model=Accepted,
+             responses={413: {"description": "article too large"},
+                        422: {"description": "invalid submission, with the reason"}})
+async def submit(submission: Submission, request: Request, settings: SettingsDep,
+                 publisher: PublisherDep) -> Any:
+    try:
+        raw = accept_submission(submission, settings.max_body_bytes, _client(request))
+    except SubmissionTooLarge as exc:
+        raise ApiError(413, "too_large", str(exc)) from None
+    await publisher.publish(raw)
+    return Accepted(article_id=raw.article_id)
+
+
+@router.post("/articles:batch", response_model=BatchResult,
+             responses={413: {"description": "too many items"}})
+async def submit_batch(items: list[dict[str, Any]], request: Request, settings: SettingsDep,
+                       publisher: PublisherDep) -> Any:
+    """Each item is validated on its own: one bad item never rejects the others."""
+    if len(items) > settings.max_batch_items:
+        raise ApiError(413, "too_large", f"{len(items)} items; the limit is {settings.max_batch_items}")
+    results = []
+    for index, item in enumerate(items):
+        try:
+            raw = accept_submission(item, settings.max_body_bytes, _client(request))
+        except ValidationError as exc:
+            errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
+                               for e in exc.errors())
+            results.append(BatchItemResult(index=index, status="rejected", reason=errors))
+            continue
+        except SubmissionTooLarge as exc:
+            results.append(BatchItemResult(index=index, status="rejected", reason=str(exc)))
+            continue
+        await publisher.publish(raw)
+        results.append(BatchItemResult(index=index, status="accepted", article_id=raw.article_id))
+    accepted = sum(r.status == "accepted" for r in results)
+    return BatchResult(accepted=accepted, rejected=len(results) - accepted, results=results)

@@ -1,0 +1,99 @@
+"""The search API's one door to Elasticsearch: the news alias, the queries the routes send, and
+the translation of Elasticsearch's errors into API errors. Routes get it as a dependency, and
+HTTP tests replace it with a fake.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from elasticsearch import (
+    ApiError as ElasticsearchApiError,
+)
+from elasticsearch import (
+    AsyncElasticsearch,
+    BadRequestError,
+    NotFoundError,
+    TransportError,
+)
+
+from services.search_api.query import SearchRequest, article_excludes, bounds_body
+from shared.http.errors import ApiError
+
+PIT_KEEP_ALIVE = "2m"
+BOUNDS_TTL = 60.0  # seconds the index's oldest/newest dates are reused for histogram intervals
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "unavailable", "the search engine is not reachable; try again shortly",
+                    headers={"Retry-After": "5"})
+
+
+class NewsIndex:
+    def __init__(self, es: AsyncElasticsearch, alias: str) -> None:
+        self.es = es
+        self.alias = alias
+        self._bounds: dict[str, Any] | None = None
+        self._bounds_at = 0.0
+
+    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await self._call(self.es.search, index=self.alias, **body)
+        except NotFoundError as exc:  # the index itself is missing: not the client's fault
+            raise unavailable() from exc
+
+    async def search_in(self, pit_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        """A later page of a cursor: inside one point in time, so pages see one snapshot."""
+        if not pit_id:
+            opened = await self._call(self.es.open_point_in_time, index=self.alias,
+                                      keep_alive=PIT_KEEP_ALIVE)
+            pit_id = str(opened["id"])
+        try:
+            return await self._call(self.es.search, **body,
+                                    pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE})
+        except NotFoundError:
+            raise ApiError(400, "bad_cursor", "the cursor has expired; search again") from None
+
+    async def article(self, article_id: str) -> dict[str, Any]:
+        try:
+            document = await self._call(self.es.get, index=self.alias, id=article_id,
+                                        source_excludes=article_excludes())
+        except NotFoundError:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}") from None
+        return {"id": document["_id"], **document["_source"]}
+
+    async def bounds(self) -> dict[str, Any]:
+        """The index's date range, refreshed at most every BOUNDS_TTL seconds: one cheap
+        request a minute instead of one more per search, to size the histogram's bars."""
+        if self._bounds is None or time.monotonic() - self._bounds_at > BOUNDS_TTL:
+            self._bounds = await self.search(bounds_body(SearchRequest(hide_duplicates=False)))
+            self._bounds_at = time.monotonic()
+        return self._bounds
+
+    async def status(self) -> str:
+        try:
+            health = await self.es.cluster.health(timeout="2s")
+            return str(health["status"])
+        except Exception:
+            return "unreachable"
+
+    async def _call(self, method: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await method(**kwargs)
+        except BadRequestError as exc:
+            raise ApiError(400, "bad_query", "the search engine rejected the query",
+                           _root_cause(exc)) from None
+        except NotFoundError:
+            raise
+        except (TransportError, ElasticsearchApiError) as exc:
+            if isinstance(exc, ElasticsearchApiError) and exc.meta.status < 500:
+                raise
+            raise unavailable() from exc
+        return dict(response.body if hasattr(response, "body") else response)
+
+
+def _root_cause(exc: BadRequestError) -> Any:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    causes = body.get("error", {}).get("root_cause") or [{}]
+    return causes[0].get("reason") or exc.message

@@ -1,0 +1,75 @@
+"""GET /search and GET /suggest."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from services.search_api.deps import NewsIndexDep
+from services.search_api.query import (
+    SearchRequest,
+    apply_bounds,
+    build_body,
+    check_date,
+    decode_cursor,
+    encode_cursor,
+    parse_response,
+    rank_suggestions,
+    suggest_body,
+)
+
+router = APIRouter(tags=["search"])
+FacetValues = Annotated[list[str] | None, Query()]
+
+
+@router.get("/search", summary="Search articles", responses={400: {"description": "bad query"}},
+            openapi_extra={"x-examples": ['"peace talks" org:"U.N." -sport', "country:KP topic:politics"]})
+async def search(
+    index: NewsIndexDep,
+    q: Annotated[str | None, Query(max_length=1000, description="query syntax: see the API "
+                                   "description", examples=['sanctions "peace talks"'])] = None,
+    person: FacetValues = None,
+    org: FacetValues = None,
+    place: FacetValues = None,
+    country: FacetValues = None,
+    topic: FacetValues = None,
+    lang: FacetValues = None,
+    source: FacetValues = None,
+    date_from: Annotated[str | None, Query(alias="from", examples=["now-7d"])] = None,
+    date_to: Annotated[str | None, Query(alias="to", examples=["2025-12-31"])] = None,
+    sort: Literal["relevance", "date"] = "relevance",
+    size: Annotated[int, Query(ge=0, le=100)] = 10,
+    hide_duplicates: bool = True,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> Any:
+    filters = {name: values for name, values in (
+        ("people", person), ("organizations", org), ("places", place),
+        ("countries", country), ("topics", topic), ("language", lang), ("source", source))
+        if values}
+    request = SearchRequest(q=q, filters=filters, date_from=check_date(date_from, "from"),
+                            date_to=check_date(date_to, "to"), size=size, sort=sort,
+                            hide_duplicates=hide_duplicates)
+    if cursor is None:
+        apply_bounds(request, await index.bounds())
+        response = await index.search(build_body(request))
+        pit_id = None
+    else:
+        pit_id, after = decode_cursor(cursor)
+        body = build_body(request)
+        body.pop("aggs")
+        response = await index.search_in(pit_id, {**body, "search_after": after})
+        pit_id = response.get("pit_id", pit_id)
+    result = parse_response(response)
+    hits = response["hits"]["hits"]
+    result["next_cursor"] = (encode_cursor(pit_id or "", hits[-1]["sort"])
+                             if size and len(hits) == size else None)
+    return result
+
+
+@router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant")
+async def suggest(index: NewsIndexDep, prefix: Annotated[str, Query(min_length=2, max_length=100)],
+                  size: Annotated[int, Query(ge=1, le=30)] = 10) -> Any:
+    response = await index.search(suggest_body(prefix))
+    return {"prefix": prefix,
+            "suggestions": rank_suggestions(prefix, response.get("aggregations", {}), size)}

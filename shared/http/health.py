@@ -1,0 +1,27 @@
+"""`GET /health` for every API: each dependency's state, 200 when all are fine, else 503."""
+
+# No `from __future__ import annotations`: FastAPI must see `Depends(checks)` as an object,
+# and `checks` is a local name that a string annotation could not resolve.
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+# A dependency's state: "ok" (or Elasticsearch's "green"/"yellow") when usable, else a word
+# saying what is wrong ("unreachable", "red").
+HEALTHY = {"ok", "green", "yellow"}
+HealthChecks = Callable[..., Awaitable[dict[str, str]]]
+
+
+def health_router(checks: HealthChecks) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", summary="Reachability of the services this API depends on",
+                responses={503: {"description": "a dependency is unreachable"}})
+    async def health(states: Annotated[dict[str, str], Depends(checks)]) -> JSONResponse:
+        healthy = all(state in HEALTHY for state in states.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", **states},
+                            status_code=200 if healthy else 503)
+
+    return router

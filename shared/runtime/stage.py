@@ -1,0 +1,295 @@
+"""The one stage runtime: read a batch from the stage's input topic, decode it with the topic's
+contract, hand it to the stage's sink, dead-letter what is invalid, commit.
+
+    consume (bounded batch) → decode → sink.write → dead letters → commit
+
+A stage is a row of the topology table plus a sink:
+- `TopicSink` runs a pure step (`input model → output model`, in a worker thread so the event
+  loop keeps heartbeating) and sends each output to the stage's output topic;
+- the indexer's bulk sink (services/indexing/sink.py) writes to Elasticsearch.
+
+Offsets are committed only after every message of the batch was acknowledged by its
+destination or dead-lettered, so a crash replays at most one batch; article ids are
+deterministic and Elasticsearch writes are keyed by them, so a replay never duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts.headers import headers_for
+from shared.contracts.messages import MESSAGE_OF_TOPIC
+from shared.contracts.topology import StageSpec, Topic, topic_name
+from shared.runtime.dead_letters import (
+    DeadLetterLimit,
+    DeadLetterPolicy,
+    DeadLetterSender,
+    InvalidMessage,
+    Record,
+    StageHalted,
+    backoff,
+    build_dead_letter,
+)
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_HALTED = 3
+
+
+@dataclass
+class Decoded:
+    record: Record
+    message: Any  # the input topic's contract model
+
+
+# What a sink says of each message: None when it was delivered, else why it is invalid.
+Outcome = InvalidMessage | None
+
+
+class Sink(Protocol):
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        """Delivers the batch; returns one outcome per message, in order. Infrastructure errors
+        are retried inside; `Stopping` aborts the batch (nothing is committed)."""
+        ...
+
+
+class Stopping(Exception):
+    """Asked to stop while waiting out an outage: leave the batch uncommitted."""
+
+
+class Consumer(Protocol):
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
+                      max_records: int | None = None) -> dict[TopicPartition, list[Any]]: ...
+
+    async def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None: ...
+
+
+async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    """Sleeps, but raises Stopping as soon as the stage is asked to stop."""
+    if stop.is_set():
+        raise Stopping()
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+    raise Stopping()
+
+
+@dataclass
+class BatchBounds:
+    size: int
+    max_seconds: float  # how long to wait for a first message
+    linger_seconds: float  # after the first, how long to wait for more (0: take what is there)
+
+
+class StageRuntime:
+    def __init__(self, spec: StageSpec, settings: Settings, consumer: Consumer, sink: Sink,
+                 dead_letters: DeadLetterSender, bounds: BatchBounds,
+                 policy: DeadLetterPolicy | None = None) -> None:
+        if spec.reads is None:
+            raise ValueError(f"stage {spec.stage} reads no topic")
+        self.spec = spec
+        self.settings = settings
+        self.consumer = consumer
+        self.sink = sink
+        self.dead_letters = dead_letters
+        self.bounds = bounds
+        self.policy = policy or DeadLetterPolicy(DeadLetterLimit.from_settings(settings))
+        self.model: type[BaseModel] = MESSAGE_OF_TOPIC[spec.reads]
+        self.processed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set; raises StageHalted when the dead-letter limits are crossed."""
+        while not stop.is_set():
+            records = await self.collect(stop)
+            if not records:
+                continue
+            try:
+                await self.handle(records, stop)
+            except Stopping:
+                log.info("%s: stopping with a batch of %d uncommitted (it will be replayed)",
+                         self.spec.stage, len(records))
+                return
+            await self.commit(records)
+
+    async def collect(self, stop: asyncio.Event) -> list[Record]:
+        """Waits for a first message, then lingers briefly for more: a lone article goes at
+        once, a burst fills batches."""
+        records: list[Record] = []
+        deadline = time.monotonic() + self.bounds.max_seconds
+        while len(records) < self.bounds.size and not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            wait = remaining if not records else min(remaining, self.bounds.linger_seconds)
+            batches = await self.consumer.getmany(timeout_ms=int(wait * 1000),
+                                                  max_records=self.bounds.size - len(records))
+            fetched = [record for partition in batches.values() for record in partition]
+            if records and not fetched:
+                break  # nothing more is arriving right now
+            records.extend(fetched)
+            if fetched and self.bounds.linger_seconds == 0:
+                break
+        return records
+
+    async def handle(self, records: list[Record], stop: asyncio.Event) -> None:
+        decoded: list[Decoded] = []
+        for record in records:
+            try:
+                decoded.append(Decoded(record, self.decode(record)))
+            except InvalidMessage as exc:
+                await self.reject(record, exc)
+        outcomes = await self.sink.write(decoded, stop) if decoded else []
+        for item, outcome in zip(decoded, outcomes, strict=True):
+            if outcome is None:
+                self.policy.record_valid()
+                self.processed += 1
+            else:
+                await self.reject(item.record, outcome,
+                                  getattr(item.message, "article_id", None))
+
+    def decode(self, record: Record) -> BaseModel:
+        if not record.value:
+            raise InvalidMessage("empty message", "DecodeError")
+        try:
+            return self.model.model_validate_json(record.value)
+        except ValidationError as exc:
+            raise InvalidMessage(f"not a valid {self.model.__name__}: {exc}", "DecodeError") from exc
+
+    async def reject(self, record: Record, error: InvalidMessage, article_id: str | None = None) -> None:
+        self.policy.record_invalid(error)  # may raise StageHalted: then nothing is committed
+        letter = build_dead_letter(record, self.spec.stage, error, article_id)
+        await self.dead_letters.send(letter, record.headers)
+
+    async def commit(self, records: Sequence[Record]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        try:
+            await self.consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # A rebalance took the partitions away; their new owner replays the batch, which
+            # rewrites the same outputs under the same ids.
+            log.warning("%s: offset commit failed after a rebalance: %s", self.spec.stage, exc)
+
+
+Step = Callable[[Any], BaseModel]
+
+
+class TopicSink:
+    """Runs a pure step on each message and sends its output to the stage's output topic.
+
+    Any exception of the step is the message's: the step touches no broker, no index and no
+    settings, so what fails in it is this input (the policy's limits catch a broken step).
+    A broker error while sending is an outage: the send is retried until it succeeds.
+    """
+
+    def __init__(self, spec: StageSpec, settings: Settings, step: Step, producer: Any) -> None:
+        if not isinstance(spec.writes, Topic):
+            raise ValueError(f"stage {spec.stage} does not write a topic")
+        self.spec = spec
+        self.step = step
+        self.producer = producer
+        self.topic = topic_name(settings, spec.writes)
+
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        sent: list[tuple[int, BaseModel, Awaitable[Any]]] = []
+        for item in batch:
+            try:
+                output = await asyncio.to_thread(self.step, item.message)
+            except Exception as exc:  # the message's fault: see the class docstring
+                outcomes.append(InvalidMessage(str(exc) or repr(exc), type(exc).__name__))
+                continue
+            outcomes.append(None)
+            sent.append((len(outcomes) - 1, output, await self._send(output, stop)))
+        for index, output, delivery in sent:
+            outcomes[index] = await self._acknowledged(output, delivery, stop)
+        return outcomes
+
+    async def _send(self, output: Any, stop: asyncio.Event) -> Awaitable[Any]:
+        """Queues the output (the broker's acknowledgement is awaited after the whole batch)."""
+        attempt = 0
+        while True:
+            try:
+                return await self.producer.send(
+                    self.topic, output.to_bytes(), key=output.article_id.encode(),
+                    headers=headers_for(output.article_id, output.submitted_at, self.spec.stage))
+            except MessageSizeTooLargeError:
+                return _failed(MessageSizeTooLargeError())
+            except KafkaError as exc:
+                attempt += 1
+                log.warning("%s: send failed (%s); retrying", self.spec.stage, exc)
+                await sleep_unless_stopped(stop, backoff(attempt))
+
+    async def _acknowledged(self, output: Any, delivery: Awaitable[Any], stop: asyncio.Event) -> Outcome:
+        attempt = 0
+        while True:
+            try:
+                await delivery
+                return None
+            except MessageSizeTooLargeError:
+                return InvalidMessage(f"the {self.spec.stage} output is larger than the broker "
+                                      f"accepts ({len(output.to_bytes())} bytes)", "MessageSizeTooLarge")
+            except KafkaError as exc:
+                attempt += 1
+                log.warning("%s: delivery failed (%s); sending again", self.spec.stage, exc)
+                await sleep_unless_stopped(stop, backoff(attempt))
+                delivery = await self._send(output, stop)
+
+
+def _failed(error: BaseException) -> Awaitable[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future
+
+
+def run_stage(spec: StageSpec, make_sink: Callable[[Any], Awaitable[Sink]],
+              bounds: BatchBounds | None = None, settings: Settings | None = None) -> None:
+    """`python -m services.<stage>`: runs the stage until SIGTERM/SIGINT; exits 3 when halted
+    by the dead-letter limits. `make_sink(producer)` builds the stage's sink."""
+    from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
+    from shared.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = settings or get_settings()
+    bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
+
+    async def main() -> None:
+        await ensure_topics(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        producer = make_producer(settings)
+        consumer = make_consumer(settings, spec)
+        await producer.start()
+        try:
+            sink = await make_sink(producer)
+            await consumer.start()
+            runtime = StageRuntime(spec, settings, consumer, sink,
+                                   DeadLetterSender(producer, settings), bounds)
+            log.info("%s: reading %s, writing %s", spec.stage, spec.reads, spec.writes)
+            await runtime.run(stop)
+        finally:
+            await consumer.stop()
+            await producer.stop()
+
+    try:
+        asyncio.run(main())
+    except StageHalted as exc:
+        log.critical("%s halted by the dead-letter policy: %s", spec.stage, exc)
+        sys.exit(EXIT_HALTED)

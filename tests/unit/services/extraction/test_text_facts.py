@@ -1,0 +1,113 @@
+"""Datelines, dates and quotes. Expected values are read off the texts by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.extraction.cleanup import clean_paragraphs, is_boilerplate
+from services.extraction.extract import extract_article
+from services.extraction.plain_text import parse_plain_text
+from services.extraction.text_facts import find_dates, find_quotes, parse_dateline
+from shared.contracts.messages import RawArticle
+
+
+def test_seed_000_date_is_normalised(seed_000: str) -> None:
+    article = extract_article(RawArticle(article_id="c1", format="text", content=seed_000))
+    assert ("Dec. 18, 2025", date(2025, 12, 18)) in [(d.text, d.date) for d in article.dates]
+    assert article.language == "en"
+
+
+def test_seed_004_quotes_are_mostly_feltmans(seed_004: str) -> None:
+    quotes = find_quotes(parse_plain_text(seed_004).paragraphs)
+    assert 8 <= len(quotes) <= 12
+    speakers = Counter(q.speaker for q in quotes)
+    assert speakers["Jeffrey Feltman"] >= 7
+    assert "Feltman" not in speakers  # resolved to the full name
+    said_ajar = next(q for q in quotes if q.text.startswith("I think we've left the door ajar"))
+    assert said_ajar.speaker == "Jeffrey Feltman"  # "he added" → the last named speaker
+    assert next(q for q in quotes if q.text == "unrealistic").speaker == "Rex Tillerson"
+
+
+def test_weekdays_resolve_against_the_publication_date() -> None:
+    published = datetime(2017, 12, 12, 15, tzinfo=UTC)  # a Tuesday
+    found = {d.text: d.date for d in find_dates("He said Tuesday and met them on Friday.", published)}
+    assert found == {"Tuesday": date(2017, 12, 12), "Friday": date(2017, 12, 8)}
+    unresolved = find_dates("He said Tuesday.", None)
+    assert [(d.text, d.date) for d in unresolved] == [("Tuesday", None)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("on 3 March 2024 at noon", date(2024, 3, 3)),
+    ("by 2024-03-03", date(2024, 3, 3)),
+    ("until September 30th, 2019.", date(2019, 9, 30)),
+])
+def test_explicit_date_forms(text: str, expected: date) -> None:
+    assert [d.date for d in find_dates(text, None)] == [expected]
+
+
+def test_dates_without_a_year_take_the_publication_year() -> None:
+    published = datetime(2026, 1, 4, tzinfo=UTC)
+    assert [d.date for d in find_dates("Talks began Dec 30.", published)] == [date(2025, 12, 30)]
+
+
+@pytest.mark.parametrize(("lead", "place", "agency", "rest"), [
+    ("SEOUL, Dec 3 (Reuters) - South Korea said.", "Seoul", "Reuters", "South Korea said."),
+    ("WASHINGTON (AP) — The president said.", "Washington", "AP", "The president said."),
+    ("NEW YORK — Stocks rose.", "New York", None, "Stocks rose."),
+])
+def test_datelines_are_parsed_and_removed(lead: str, place: str, agency: str | None, rest: str) -> None:
+    dateline, remainder = parse_dateline(lead)
+    assert dateline is not None and (dateline.place, dateline.agency) == (place, agency)
+    assert remainder == rest
+
+
+def test_ordinary_sentences_have_no_dateline() -> None:
+    assert parse_dateline("A new law - the first in years - passed.") == (
+        None, "A new law - the first in years - passed.")
+
+
+def test_dateline_gives_the_publication_date_when_none_is_known() -> None:
+    text = "Talks resume\nSEOUL, Dec 3 (Reuters) - Officials from both sides met on Tuesday in Seoul."
+    raw = RawArticle(article_id="c1", format="text", content=text,
+                     submitted_at=datetime(2025, 12, 3, 9, tzinfo=UTC))
+    article = extract_article(raw)
+    assert article.dateline is not None and article.dateline.agency == "Reuters"
+    assert article.lead is not None and article.lead.startswith("Officials")
+    assert article.published_at is not None and article.published_at.date() == date(2025, 12, 3)
+    assert ("Tuesday", date(2025, 12, 2)) in [(d.text, d.date) for d in article.dates]
+
+
+def test_boilerplate_paragraphs_and_repeated_headline_are_dropped() -> None:
+    assert is_boilerplate("Thanks for signing up!")
+    assert is_boilerplate("- Order Reprints")
+    assert not is_boilerplate("Thanks to the new contract, wages rose by six percent.")
+    kept = clean_paragraphs(["Port strike ends", "Dock workers returned.", "Share on Facebook"],
+                            "Port Strike Ends")
+    assert kept == ["Dock workers returned."]
+
+
+def test_html_metadata() -> None:
+    html = """<html lang="en"><head><title>Port strike ends | Example News</title>
+    <meta property="og:title" content="Port strike ends">
+    <meta property="og:site_name" content="Example News">
+    <meta property="og:image" content="https://example.com/dock.jpg">
+    <meta name="author" content="Jane Reporter">
+    <meta property="article:published_time" content="2025-12-18T08:00:00Z">
+    <link rel="canonical" href="https://example.com/news/port-strike"></head>
+    <body><article><h1>Port strike ends</h1>""" + "".join(
+        f"<p>Dock workers returned to work on day {n} after the long strike ended with a new "
+        f"contract and higher wages for all of them, the union said.</p>" for n in range(5)
+    ) + "<p>Thanks for signing up!</p></article></body></html>"
+    article = extract_article(RawArticle(article_id="u1", format="html", content=html,
+                                         url="https://example.com/news/port-strike?utm_source=x"))
+    assert article.title == "Port strike ends"
+    assert article.site_name == "Example News"
+    assert article.authors == ["Jane Reporter"]
+    assert article.published_at is not None and article.published_at.date() == date(2025, 12, 18)
+    assert article.canonical_url == "https://example.com/news/port-strike"
+    assert article.image == "https://example.com/dock.jpg"
+    assert article.language == "en"
+    assert "signing up" not in article.body

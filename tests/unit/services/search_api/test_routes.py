@@ -1,0 +1,160 @@
+"""Every search route's HTTP behaviour without the stack: FastAPI's TestClient, with the news
+index replaced by a fake that answers like Elasticsearch (or fails like it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.search_api.app import create_app
+from services.search_api.deps import get_news_index, health_checks
+from services.search_api.news_index import unavailable
+from shared.http.errors import ApiError
+from shared.settings import Settings
+
+
+def hit(article_id: str, **source: Any) -> dict[str, Any]:
+    return {"_id": article_id, "_score": 1.0, "_source": {"title": f"Title {article_id}", **source},
+            "sort": [1.0, article_id]}
+
+
+def response(hits: list[dict[str, Any]], aggregations: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"took": 3, "hits": {"total": {"value": len(hits)}, "hits": hits},
+            "aggregations": aggregations or {}}
+
+
+class FakeNewsIndex:
+    alias = "news"
+
+    def __init__(self, articles: dict[str, dict[str, Any]] | None = None,
+                 hits: list[dict[str, Any]] | None = None, down: bool = False) -> None:
+        self.articles = articles or {}
+        self.hits = hits or []
+        self.down = down
+        self.bodies: list[dict[str, Any]] = []
+
+    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.down:
+            raise unavailable()
+        self.bodies.append(body)
+        return response(self.hits[: body.get("size", 10)])
+
+    async def search_in(self, pit_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
+        if pit_id == "expired":
+            raise ApiError(400, "bad_cursor", "the cursor has expired; search again")
+        return {**(await self.search(body)), "pit_id": "pit-1"}
+
+    async def article(self, article_id: str) -> dict[str, Any]:
+        if self.down:
+            raise unavailable()
+        if article_id not in self.articles:
+            raise ApiError(404, "not_found", f"no article with id {article_id!r}")
+        return {"id": article_id, **self.articles[article_id]}
+
+    async def bounds(self) -> dict[str, Any]:
+        return {"aggregations": {"first": {"value": None}, "last": {"value": None}}}
+
+
+def client_with(index: FakeNewsIndex, states: dict[str, str] | None = None) -> TestClient:
+    app = create_app(Settings(namespace="unit"))
+    app.dependency_overrides[get_news_index] = lambda: index
+
+    async def checks() -> dict[str, str]:
+        return states or {"kafka": "ok", "elasticsearch": "green"}
+
+    app.dependency_overrides[health_checks] = checks
+    return TestClient(app)  # not as a context manager: no lifespan, no Elasticsearch client
+
+
+def assert_error(answer: Any, status: int, code: str) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["status"] == status and error["code"] == code and error["message"]
+    return dict(error)
+
+
+def test_search_answers_results_and_a_cursor() -> None:
+    index = FakeNewsIndex(hits=[hit("a1"), hit("a2")])
+    answer = client_with(index).get("/search", params={"q": "peace talks", "size": 2})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [r["id"] for r in body["results"]] == ["a1", "a2"] and body["next_cursor"]
+    assert index.bodies[0]["size"] == 2  # the query module built the body, not the handler
+
+
+@pytest.mark.parametrize(("params", "status", "code"), [
+    ({"q": '"unterminated'}, 400, "bad_query"),
+    ({"q": "title:"}, 400, "bad_query"),
+    ({"from": "yesterday"}, 400, "bad_date"),
+    ({"cursor": "not-a-cursor"}, 400, "bad_cursor"),
+    ({"size": "101"}, 422, "invalid_request"),
+    ({"sort": "random"}, 422, "invalid_request"),
+    ({"q": "x" * 1001}, 422, "invalid_request"),
+])
+def test_search_refuses_bad_requests_with_the_reason(params: dict[str, str], status: int, code: str) -> None:
+    assert_error(client_with(FakeNewsIndex()).get("/search", params=params), status, code)
+
+
+def test_a_bad_query_says_where() -> None:
+    error = assert_error(client_with(FakeNewsIndex()).get("/search", params={"q": "a AND"}), 400,
+                         "bad_query")
+    assert error["details"] == {"position": 2}
+
+
+def test_an_expired_cursor_is_400() -> None:
+    import base64
+    import json
+    cursor = base64.urlsafe_b64encode(json.dumps({"pit": "expired", "after": [1]}).encode()).decode()
+    assert_error(client_with(FakeNewsIndex()).get("/search", params={"cursor": cursor}), 400,
+                 "bad_cursor")
+
+
+def test_article_found_and_not_found() -> None:
+    client = client_with(FakeNewsIndex(articles={"a1": {"title": "T"}}))
+    assert client.get("/articles/a1").json() == {"id": "a1", "title": "T"}
+    assert_error(client.get("/articles/nope"), 404, "not_found")
+    assert_error(client.get("/articles/nope/related"), 404, "not_found")
+
+
+def test_related_puts_the_story_first() -> None:
+    index = FakeNewsIndex(articles={"a1": {"title": "T", "story_id": "s1", "people": ["P"]}},
+                          hits=[hit("a2", story_id="s1")])
+    body = client_with(index).get("/articles/a1/related").json()
+    assert body["story_id"] == "s1" and body["results"][0]["same_story"] is True
+
+
+def test_unknown_story_is_404_and_a_known_one_lists_articles() -> None:
+    assert_error(client_with(FakeNewsIndex()).get("/stories/s-none"), 404, "not_found")
+    body = client_with(FakeNewsIndex(hits=[hit("a1"), hit("a2")])).get("/stories/s1").json()
+    assert body["total"] == 2 and [a["id"] for a in body["articles"]] == ["a1", "a2"]
+
+
+def test_suggest_needs_two_characters() -> None:
+    assert_error(client_with(FakeNewsIndex()).get("/suggest", params={"prefix": "f"}), 422,
+                 "invalid_request")
+    assert client_with(FakeNewsIndex()).get("/suggest", params={"prefix": "fe"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/search", "/articles/a1", "/stories/s1", "/suggest?prefix=fel"])
+def test_elasticsearch_down_is_503_with_retry_after(path: str) -> None:
+    answer = client_with(FakeNewsIndex(down=True)).get(path)
+    assert_error(answer, 503, "unavailable")
+    assert answer.headers["retry-after"] == "5"
+
+
+def test_health_is_503_when_a_dependency_is_down() -> None:
+    assert client_with(FakeNewsIndex()).get("/health").status_code == 200
+    answer = client_with(FakeNewsIndex(), {"kafka": "unreachable", "elasticsearch": "green"}).get("/health")
+    assert answer.status_code == 503 and answer.json()["status"] == "degraded"
+
+
+def test_unknown_routes_have_the_error_shape() -> None:
+    assert_error(client_with(FakeNewsIndex()).get("/nowhere"), 404, "not_found")
+    assert_error(client_with(FakeNewsIndex()).post("/search"), 405, "method_not_allowed")
+
+
+def test_the_page_is_served() -> None:
+    answer = client_with(FakeNewsIndex()).get("/")
+    assert answer.status_code == 200 and "<html" in answer.text.lower()
