@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from bench.data import read_bbc
+from bench.data import enriched_bbc
 from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
 from shared.runtime.elasticsearch import ensure_index, make_client
 from shared.settings import Settings
@@ -42,22 +42,6 @@ WORDS = ["market", "election", "minister", "shares", "film", "match", "governmen
 PHRASES = ['"interest rates"', '"prime minister"', '"world cup"', '"chief executive"',
            '"box office"', '"mobile phone"']
 Request = dict[str, Any]
-
-
-def _enriched_bbc(data_dir: Path) -> list[dict[str, Any]]:
-    from services.enrichment.enrich import Enricher
-    from shared.contracts.document import to_document
-    from shared.contracts.messages import ExtractedArticle
-
-    records = read_bbc(data_dir)
-    enricher, now, docs = Enricher(), datetime.now(UTC), []
-    for n, r in enumerate(records):
-        article = enricher.enrich(ExtractedArticle(article_id=f"bbc{n}", title=r["title"],
-                                                   body=r["text"], submitted_at=now))
-        docs.append(to_document(article) | {"category": r["category"]})
-        if n % 250 == 0:
-            print(f"  enriched {n}/{len(records)}", flush=True)
-    return docs
 
 
 def _synthetic(count: int) -> list[dict[str, Any]]:
@@ -218,7 +202,7 @@ async def main() -> None:
     if count < args.articles:
         print(f"loading {args.articles} articles into {settings.index_alias} ...", flush=True)
         started = time.monotonic()
-        templates = _enriched_bbc(args.data_dir) if args.data_dir else _synthetic(2000)
+        templates = enriched_bbc(args.data_dir) if args.data_dir else _synthetic(2000)
         await load(settings, recombine(templates, args.articles))
         print(f"  loaded in {time.monotonic() - started:.0f}s", flush=True)
     aggs = {name: {"terms": {"field": field, "size": 50}} for name, field in

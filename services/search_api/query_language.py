@@ -266,7 +266,7 @@ def _compile_term(term: Term) -> dict[str, Any]:
             return {"match_phrase_prefix": {_ENTITY_FIELDS[name]: value}}
         return {"match_phrase": {_ENTITY_FIELDS[name]: value}}
     if name == "country":
-        return {"term": {DocField.COUNTRY_CODES: _country_code(term)}}
+        return {"term": {DocField.COUNTRY_CODES: country_code_of(term)}}
     if name == "topic":
         label = term.text.lower()
         if term.kind == "prefix":
@@ -295,7 +295,7 @@ def _compile_term(term: Term) -> dict[str, Any]:
     return {"multi_match": {"query": stemmed, "fields": stem_fields, "operator": "and"}}
 
 
-def _country_code(term: Term) -> str:
+def country_code_of(term: Term) -> str:
     code = country_code(term.text)
     if code is None:
         raise QuerySyntaxError(f"unknown country '{term.text.strip()}'", term.position)

@@ -1,0 +1,1 @@
+"""Keyword alerts: subscriptions in the search query language, matched against the stream."""
