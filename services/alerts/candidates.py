@@ -99,6 +99,9 @@ class SubscriptionIndex:
         self.always: set[str] = set()
         self.subscriptions: dict[str, SubscriptionQuery] = {}
         self.keys_of: dict[str, frozenset[Key]] = {}
+        # Subscriptions that match every (non-duplicate) article having their key: one plain
+        # word. Most candidates are these; they need no evaluation.
+        self.certain: set[str] = set()
 
     def add(self, subscription_id: str, subscription: SubscriptionQuery) -> None:
         self.remove(subscription_id)
@@ -108,12 +111,18 @@ class SubscriptionIndex:
             self.always.add(subscription_id)
             return
         self.keys_of[subscription_id] = keys
+        root = subscription.root
+        if (not subscription.filters and root is not None and root.kind == "term"
+                and root.term is not None and root.term.term.field is None
+                and len(root.term.tokens) == 1):
+            self.certain.add(subscription_id)
         for key in keys:
             self.by_key[key].add(subscription_id)
 
     def remove(self, subscription_id: str) -> None:
         self.subscriptions.pop(subscription_id, None)
         self.always.discard(subscription_id)
+        self.certain.discard(subscription_id)
         for key in self.keys_of.pop(subscription_id, frozenset()):
             self.by_key[key].discard(subscription_id)
 
@@ -126,8 +135,13 @@ class SubscriptionIndex:
         return found
 
     def matches(self, article: ArticleView) -> list[str]:
-        return sorted(sid for sid in self.candidates(article)
-                      if self.subscriptions[sid].matches(article))
+        return self.matches_among(article, self.candidates(article))
+
+    def matches_among(self, article: ArticleView, candidates: set[str]) -> list[str]:
+        if article.is_duplicate:
+            return []
+        return sorted(sid for sid in candidates
+                      if sid in self.certain or self.subscriptions[sid].matches(article))
 
     def brute_force(self, article: ArticleView) -> list[str]:
         return sorted(sid for sid, sub in self.subscriptions.items() if sub.matches(article))

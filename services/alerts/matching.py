@@ -74,6 +74,9 @@ class ArticleView:
     source_name: str | None
     is_duplicate: bool
     topic_labels: set[str] = field(default_factory=set)
+    # token → its positions, per text field: a phrase is checked from its first word's positions.
+    stem_positions: dict[str, set[int]] = field(default_factory=dict)
+    title_positions: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> ArticleView:
@@ -91,7 +94,26 @@ class ArticleView:
         labels = set(doc.get(DocField.TOPIC_LABELS, [])) | set(doc.get(DocField.SUBTOPIC_LABELS, []))
         return cls(stems, title_stems, set(stems), set(title_stems), entities, keywords,
                    source if isinstance(source, str) and len(source) <= _KEYWORD_IGNORE_ABOVE else None,
-                   bool(doc.get(DocField.IS_DUPLICATE)), labels)
+                   bool(doc.get(DocField.IS_DUPLICATE)), labels, _positions(stems),
+                   _positions(title_stems))
+
+
+def _positions(tokens: list[str]) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for position, token in enumerate(tokens):
+        found.setdefault(token, set()).add(position)
+    return found
+
+
+def _phrase_in(tokens: Sequence[str], positions: Mapping[str, set[int]]) -> bool:
+    """The tokens one after another, found from the positions of each."""
+    following = [positions.get(token) for token in tokens]
+    if any(p is None for p in following):
+        return False
+    first, rest = following[0], following[1:]
+    assert first is not None
+    return any(all(start + i in later for i, later in enumerate(rest, 1) if later is not None)
+               for start in first)
 
 
 def _path(doc: Mapping[str, Any], dotted: str) -> Any:
@@ -126,10 +148,10 @@ class CompiledTerm:
             return article.source_name is not None and article.source_name.lower() == self.value
         if name == "lang":
             return self.value in article.keywords[DocField.LANGUAGE]
-        fields = [(article.title_stems, article.title_stem_set)] if name == "title" else \
-            [(article.title_stems, article.title_stem_set), (article.stems, article.stem_set)]
+        fields = [(article.title_positions, article.title_stem_set)] if name == "title" else \
+            [(article.title_positions, article.title_stem_set), (article.stem_positions, article.stem_set)]
         if kind == "phrase" and len(self.tokens) > 1:
-            return any(_in_order(self.tokens, tokens) for tokens, _ in fields)
+            return any(_phrase_in(self.tokens, positions) for positions, _ in fields)
         return any(all(t in words for t in self.tokens) for _, words in fields)
 
 
