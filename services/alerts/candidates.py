@@ -28,13 +28,13 @@ def _term_keys(compiled: Compiled, rarity: Mapping[str, float]) -> Requirement:
     if name in ENTITY_FIELDS:
         return frozenset({(f"entity:{ENTITY_FIELDS[name].value}", _rarest(term.tokens, rarity))})
     if name == "country":
-        return frozenset({("country", term.value)})
+        return frozenset({("facet:countries", term.value)})
     if name == "topic":
         return None if term.term.kind == "prefix" else frozenset({("topic", term.value)})
     if name == "source":
         return frozenset({("source", term.value)})
     if name == "lang":
-        return frozenset({("lang", term.value)})
+        return frozenset({("facet:language", term.value)})
     # Text: every word is required (and, or in the phrase); the title's stems are in `stems`.
     return frozenset({("stem", _rarest(term.tokens, rarity))})
 
@@ -84,9 +84,7 @@ def article_keys(article: ArticleView) -> set[Key]:
         keys |= {(f"entity:{field}", token) for tokens in names for token in tokens}
     for name, facet in FACETS.items():
         keys |= {(f"facet:{name}", value) for value in article.keywords[facet.value]}
-    keys |= {("country", code) for code in article.keywords[FACETS["countries"].value]}
     keys |= {("topic", label) for label in article.topic_labels}
-    keys |= {("lang", code) for code in article.keywords[FACETS["language"].value]}
     if article.source_name is not None:
         keys.add(("source", article.source_name.lower()))
     return keys

@@ -16,6 +16,7 @@ import spacy
 from services.enrichment import dedup, geo, keywords_tone, topics
 from services.enrichment.entities import Mention, group_entities
 from services.enrichment.memory import ArticleMemory, InProcessMemory, Remembered, story_features
+from shared.contracts.document import ENTITY_LISTS, DocField
 from shared.contracts.messages import EnrichedArticle, ExtractedArticle
 from shared.text.language import detect_language
 from shared.text.sentences import split_sentences
@@ -84,9 +85,8 @@ class Enricher:
             stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
             models=model_versions(),
         )
-        names = {kind: [e.name for e in getattr(enriched, kind)] for kind in ("people", "organizations",
-                                                                             "places", "events")}
-        names["country_codes"] = [country.code for country in enriched.countries]
+        names = {kind.value: [e.name for e in getattr(enriched, kind.value)] for kind in ENTITY_LISTS}
+        names[DocField.COUNTRY_CODES.value] = [country.code for country in enriched.countries]
         entities, terms = story_features(names, [k.text for k in enriched.keywords])
         enriched.story_id = self.memory.choose_story(article.article_id, entities, terms)
         self.memory.remember(Remembered(

@@ -74,7 +74,7 @@ def _published(entry: Any) -> datetime | None:
 
 class FeedPoller:
     def __init__(self, feeds: list[FeedConfig], state: FeedState, publish: Publish,
-                 client: httpx.AsyncClient, max_bytes: int = 5_000_000) -> None:
+                 client: httpx.AsyncClient, max_bytes: int) -> None:
         self.feeds = feeds
         self.max_bytes = max_bytes
         self.state = state

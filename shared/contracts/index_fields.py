@@ -23,14 +23,12 @@ class IndexAs:
         return dict(self.mapping)
 
 
-_RAW = {"type": "keyword", "ignore_above": 512}
-
 KEYWORD = IndexAs.of(type="keyword", ignore_above=512)
 URL = IndexAs.of(type="keyword", ignore_above=2048)
 STORED_ONLY = IndexAs.of(type="keyword", index=False)
 TEXT = IndexAs.of(type="text")
 TEXT_STORED_ONLY = IndexAs.of(type="text", index=False)
-TEXT_WITH_RAW = IndexAs.of(type="text", fields={"raw": _RAW})
+TEXT_WITH_RAW = IndexAs.of(type="text", fields={"raw": KEYWORD.as_dict()})
 # Entity names are facets (keyword) but also searchable as words (text subfield).
 ENTITY = IndexAs.of(type="keyword", ignore_above=256, fields={"text": {"type": "text"}})
 DATE = IndexAs.of(type="date")

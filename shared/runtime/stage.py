@@ -41,7 +41,8 @@ from shared.runtime.dead_letters import (
     backoff,
     build_dead_letter,
 )
-from shared.settings import Settings
+from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +262,6 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any], Awaitable[Sink]],
               bounds: BatchBounds | None = None, settings: Settings | None = None) -> None:
     """`python -m services.<stage>`: runs the stage until SIGTERM/SIGINT; exits 3 when halted
     by the dead-letter limits. `make_sink(producer)` builds the stage's sink."""
-    from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
-    from shared.settings import get_settings
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = settings or get_settings()
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)

@@ -100,7 +100,8 @@ async def test_conditional_get_and_no_duplicates_across_restart(
     state_file = tmp_path / "feeds.sqlite3"
     try:
         async with httpx.AsyncClient(timeout=10) as client:
-            first = FeedPoller([feed], FeedState(state_file), publish, client)
+            first = FeedPoller([feed], FeedState(state_file), publish, client,
+                               pipeline.settings.max_body_bytes)
             result = await first.poll(feed)
             assert len(result.published) == 2 and not result.not_modified
             # Same feed again: the server is asked conditionally and says 304.
@@ -115,7 +116,8 @@ async def test_conditional_get_and_no_duplicates_across_restart(
             # only the new entry.
             site.entries.append("three")
             site.etag = '"v2"'
-            restarted = FeedPoller([feed], FeedState(state_file), publish, client)
+            restarted = FeedPoller([feed], FeedState(state_file), publish, client,
+                               pipeline.settings.max_body_bytes)
             after_restart = await restarted.poll(feed)
             assert len(after_restart.published) == 1 and after_restart.skipped == 2
             restarted.state.close()

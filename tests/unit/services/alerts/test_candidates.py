@@ -64,7 +64,7 @@ def test_required_keys_prefer_the_rarest_word_and_skip_pure_negations() -> None:
     assert negation is not None and requirement(negation, rarity) is None
     either = SubscriptionQuery.compile("talks OR country:KP").root
     assert either is not None and requirement(either, rarity) == frozenset({("stem", "talk"),
-                                                                             ("country", "KP")})
+                                                                             ("facet:countries", "KP")})
 
 
 def test_removed_and_replaced_subscriptions_stop_matching() -> None:
