@@ -64,6 +64,23 @@ class Settings(BaseSettings):
     feed_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
     feeds_state: Path | None = None  # SQLite file; default: <cache_dir>/state/feeds.sqlite3
 
+    # Alerts. Webhook attempts: seconds to wait before each (the first is immediate), each
+    # jittered by ±10% and never sooner than the receiver's Retry-After.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0])
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_disable_after: int = Field(default=5, ge=1)  # consecutive failed alerts
+    webhook_concurrency: int = Field(default=64, ge=1)
+    alert_max_per_hour: int = Field(default=60, ge=1)  # per subscription; the rest go to a digest
+    digest_check_seconds: float = Field(default=30.0, gt=0)
+    sse_ping_seconds: float = Field(default=15.0, gt=0)
+    sse_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Outbound requests (webhooks) may not reach loopback, private, link-local or metadata
+    # addresses, unless a host or network is named here (comma-separated, e.g. "127.0.0.1").
+    outbound_allow: str = ""
+    # How this deployment is reached from outside, for links in feeds.
+    public_url: str | None = None
+
     # Local stack (deploy/local) only.
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     es_heap: str = "768m"

@@ -12,12 +12,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.admin.file_import import Item, find_files, read_items
-from shared.contracts.topology import consuming_stages
+from services.subscriptions.keys import new_key, revoked
+from shared.contracts.alerts import ApiKey
+from shared.contracts.topology import Topic, consuming_stages
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
-from shared.runtime.kafka import consumer_lag, ensure_topics
+from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
+from shared.runtime.tables import Table, write_row
 from shared.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the subscriptions API.")
+app.add_typer(keys_app, name="keys")
 
 @dataclass
 class ImportSummary:
@@ -120,6 +125,68 @@ def ingest(
             progress.advance(task, len(chunk))
     typer.echo(summary.report())
     raise typer.Exit(1 if summary.rejected else 0)
+
+
+async def _keys_table(settings: Settings) -> Table[ApiKey]:
+    await ensure_topics(settings)
+    table = Table(settings, Topic.API_KEYS, ApiKey)
+    await table.start()
+    await table.wait_caught_up()
+    return table
+
+
+async def _write_key(settings: Settings, record: ApiKey) -> None:
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await write_row(producer, settings, Topic.API_KEYS, record.key_id, record)
+    finally:
+        await producer.stop()
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is for")]) -> None:
+    """Create a key and print it: it is shown this once (only its hash is stored)."""
+    settings = get_settings()
+    record, plaintext = new_key(name)
+    asyncio.run(_write_key(settings, record))
+    typer.echo(plaintext)
+    typer.echo(f"key id {record.key_id} ({name}); keep the key: it cannot be shown again", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key: it stops working at once on every API instance."""
+    settings = get_settings()
+
+    async def run() -> bool:
+        table = await _keys_table(settings)
+        await table.stop()
+        record = table.get(key_id)
+        if record is None:
+            return False
+        await _write_key(settings, revoked(record))
+        return True
+
+    if not asyncio.run(run()):
+        typer.echo(f"no key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Key ids, names, and whether they are revoked (never the keys)."""
+    settings = get_settings()
+
+    async def run() -> list[ApiKey]:
+        table = await _keys_table(settings)
+        await table.stop()
+        return table.values()
+
+    for record in sorted(asyncio.run(run()), key=lambda r: r.created_at):
+        state = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
+        typer.echo(f"{record.key_id}  {record.name:30}  created {record.created_at:%Y-%m-%d %H:%M}  {state}")
 
 
 if __name__ == "__main__":

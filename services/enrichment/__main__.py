@@ -18,7 +18,7 @@ settings = get_settings()
 stage = spec(Stage.ENRICHMENT)
 
 
-async def make_sink(producer: Any) -> TopicSink:
+async def make_sink(producer: Any, _consumer: Any) -> TopicSink:
     nlp()  # load the model before joining the consumer group, not on the first message
     memory = InProcessMemory()
     es = make_client(settings)

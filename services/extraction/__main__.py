@@ -14,7 +14,7 @@ settings = get_settings()
 stage = spec(Stage.EXTRACTION)
 
 
-async def make_sink(producer: Any) -> TopicSink:
+async def make_sink(producer: Any, _consumer: Any) -> TopicSink:
     load_model()  # half a second now, not while the first article waits
     return TopicSink(stage, settings, extract_article, producer)
 

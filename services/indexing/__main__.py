@@ -13,7 +13,7 @@ from shared.settings import get_settings
 settings = get_settings()
 
 
-async def make_sink(_producer: Any) -> BulkIndexSink:
+async def make_sink(_producer: Any, _consumer: Any) -> BulkIndexSink:
     es = make_client(settings)
     await ensure_index(es, settings)
     return BulkIndexSink(settings, es)

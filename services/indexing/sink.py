@@ -42,6 +42,9 @@ class BulkIndexSink:
         self.indexed = 0
         self.retried = 0
 
+    async def close(self) -> None:
+        await self.es.close()
+
     async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(batch)
         pending: list[Pending] = []

@@ -1,5 +1,8 @@
-"""The search API and page: a small factory that wires the routers, the error shape and the
-Elasticsearch client (created at start-up, closed at shutdown)."""
+"""The search API and page: a small factory that wires the routers, the error shape, the
+Elasticsearch client and the alert store (created at start-up, closed at shutdown).
+
+The subscriptions API (services/subscriptions) is served here too: one origin for the page,
+its "Alert me" button and its live panel."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from services.search_api.news_index import NewsIndex
 from services.search_api.query import BadRequest
 from services.search_api.query_language import __doc__ as SYNTAX_HELP
 from services.search_api.routes import articles, search, stories
+from services.subscriptions import preview, stream
+from services.subscriptions import routes as subscriptions
+from services.subscriptions.store import AlertStore
 from shared.http.errors import error_response, install_error_handlers
 from shared.http.health import health_router
 from shared.runtime.elasticsearch import ensure_index, make_client
@@ -29,7 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         es = make_client(settings)
         await ensure_index(es, settings)
         app.state.news_index = NewsIndex(es, settings.index_alias)
+        app.state.alert_store = AlertStore(settings)
+        app.state.alert_store.start()
         yield
+        await app.state.alert_store.stop()
         await es.close()
 
     app = FastAPI(title="newsflow search", version="0.3.0", lifespan=lifespan,
@@ -43,12 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         details = {"position": exc.position} if exc.position is not None else None
         return error_response(400, exc.code, exc.reason, details)
 
-    page = resources.files("services.search_api").joinpath("static/index.html").read_text()
+    static = resources.files("services.search_api").joinpath("static")
+    page, alerts_page = (static.joinpath(name).read_text() for name in ("index.html", "alerts.html"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def search_page() -> str:
         return page
 
-    for router in (search.router, articles.router, stories.router, health_router(health_checks)):
+    @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+    async def alerts_page_route() -> str:
+        return alerts_page
+
+    routers = (search.router, articles.router, stories.router, preview.router,
+               subscriptions.router, stream.router, health_router(health_checks))
+    for router in routers:
         app.include_router(router)
     return app

@@ -187,6 +187,40 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
     }
 
 
+PREVIEW_DAYS = 7
+PREVIEW_EXAMPLES = 5
+
+
+def preview_body(request: SearchRequest) -> dict[str, Any]:
+    """What a subscription would have alerted on: the articles that arrived in the last seven
+    days (by arrival, as alerts fire), per day, distinct stories, and the newest examples."""
+    query = build_query(request)
+    query["bool"]["filter"].append(
+        {"range": {DocField.SUBMITTED_AT: {"gte": f"now-{PREVIEW_DAYS - 1}d/d"}}})
+    return {
+        "query": query, "size": PREVIEW_EXAMPLES, "track_total_hits": True,
+        "sort": [{DocField.SUBMITTED_AT: "desc"}, {DocField.ARTICLE_ID: "asc"}],
+        "_source": {"excludes": LIST_EXCLUDES},
+        "aggs": {
+            "per_day": {"date_histogram": {
+                "field": DocField.SUBMITTED_AT, "calendar_interval": "day", "min_doc_count": 0,
+                "extended_bounds": {"min": f"now-{PREVIEW_DAYS - 1}d/d", "max": "now/d"}}},
+            "stories": {"cardinality": {"field": DocField.STORY_ID}},
+        },
+    }
+
+
+def parse_preview(response: dict[str, Any]) -> dict[str, Any]:
+    aggregations = response.get("aggregations", {})
+    return {
+        "articles": response["hits"]["total"]["value"],
+        "stories": aggregations.get("stories", {}).get("value", 0),
+        "per_day": [{"date": b["key_as_string"][:10], "count": b["doc_count"]}
+                    for b in aggregations.get("per_day", {}).get("buckets", [])],
+        "examples": [summarize_hit(hit) for hit in response["hits"]["hits"]],
+    }
+
+
 def encode_cursor(pit_id: str, search_after: list[Any]) -> str:
     raw = json.dumps({"pit": pit_id, "after": search_after}).encode()
     return base64.urlsafe_b64encode(raw).decode()

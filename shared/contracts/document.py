@@ -50,6 +50,7 @@ class DocField(StrEnum):
     IS_DUPLICATE = "is_duplicate"
     DATE = "date"  # publication when known, else receipt: the one date to sort and facet on
     INDEXED_AT = "indexed_at"
+    SUBMITTED_AT = "submitted_at"  # when it reached us: what an alert would have fired on
 
 
 ENTITY_LISTS = (DocField.PEOPLE, DocField.ORGANIZATIONS, DocField.PLACES, DocField.EVENTS)
@@ -69,6 +70,12 @@ FACETS: dict[str, DocField] = {
     "topics": DocField.TOPIC_LABELS,
     "language": DocField.LANGUAGE,
     "source": DocField.SOURCE_NAME,
+}
+
+# The short names the search API's query parameters (and subscriptions' filters) use.
+FILTER_PARAMS: dict[str, str] = {
+    "person": "people", "org": "organizations", "place": "places", "country": "countries",
+    "topic": "topics", "lang": "language", "source": "source",
 }
 
 # For matching and enrichment, never shown to readers.

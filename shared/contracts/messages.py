@@ -29,14 +29,14 @@ from shared.contracts.index_fields import (
     TEXT_WITH_RAW,
     URL,
 )
-from shared.contracts.topology import Stage, Topic
+from shared.contracts.topology import Stage
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Message(BaseModel):
+class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     def to_bytes(self) -> bytes:
@@ -54,7 +54,7 @@ class SourceInfo(BaseModel):
 ContentFormat = Literal["text", "html", "fields"]
 
 
-class RawArticle(_Message):
+class RawArticle(Message):
     """ingest → extraction: what was submitted, untouched."""
 
     article_id: str
@@ -88,7 +88,7 @@ class Dateline(BaseModel):
     date_text: Annotated[str | None, STORED_ONLY] = None
 
 
-class ExtractedArticle(_Message):
+class ExtractedArticle(Message):
     """extraction → enrichment: clean text and metadata."""
 
     article_id: Annotated[str, EXACT]
@@ -177,7 +177,7 @@ class EnrichedArticle(ExtractedArticle):
     models: Annotated[dict[str, str], DISABLED] = Field(default_factory=dict)
 
 
-class DeadLetter(_Message):
+class DeadLetter(Message):
     """Anything a stage could not handle, with enough to replay it."""
 
     stage: Stage
@@ -204,12 +204,3 @@ class DeadLetter(_Message):
         if self.payload_encoding == "base64":
             return base64.b64decode(self.payload)
         return self.payload.encode()
-
-
-# What each topic carries: the stage runtime decodes a topic's messages with its model.
-MESSAGE_OF_TOPIC: dict[Topic, type[_Message]] = {
-    Topic.RAW: RawArticle,
-    Topic.EXTRACTED: ExtractedArticle,
-    Topic.ENRICHED: EnrichedArticle,
-    Topic.DEAD_LETTER: DeadLetter,
-}

@@ -20,6 +20,16 @@ class Topic(StrEnum):
     EXTRACTED = "news.extracted"
     ENRICHED = "news.enriched"
     DEAD_LETTER = "news.deadletter"
+    # Alerts: subscriptions and API keys are compacted tables (the last record per key is the
+    # truth, a null value deletes); alerts are events; deliveries are each alert's last state.
+    SUBSCRIPTIONS = "news.subscriptions"
+    API_KEYS = "news.apikeys"
+    ALERTS = "news.alerts"
+    DELIVERIES = "news.deliveries"
+
+
+# Topics read as tables: every reader materialises the whole topic, keyed by message key.
+COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES})
 
 
 class Stage(StrEnum):
@@ -27,12 +37,15 @@ class Stage(StrEnum):
     EXTRACTION = "extraction"
     ENRICHMENT = "enrichment"
     INDEXING = "indexing"
+    ALERTING = "alerting"
+    DELIVERY = "delivery"
 
 
 class Sink(StrEnum):
     """Where a stage writes when it is not a topic."""
 
     ELASTICSEARCH = "elasticsearch"
+    WEBHOOKS = "webhooks"
 
 
 class StageSpec(BaseModel):
@@ -54,7 +67,13 @@ TOPOLOGY: tuple[StageSpec, ...] = (
               writes=Topic.ENRICHED),
     StageSpec(stage=Stage.INDEXING, service="indexing", reads=Topic.ENRICHED,
               writes=Sink.ELASTICSEARCH),
+    # A branch beside the indexer: alerts flow from the enriched stream, not from the index,
+    # so they keep flowing while Elasticsearch is down.
+    StageSpec(stage=Stage.ALERTING, service="alerts", reads=Topic.ENRICHED, writes=Topic.ALERTS),
+    StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.WEBHOOKS),
 )
+# The chain every article goes through, ingest to index.
+PIPELINE = TOPOLOGY[:4]
 
 # Services that are not stages of the chain: they read the index or feed the ingest API.
 SIDE_SERVICES = ("search_api",)
@@ -74,7 +93,10 @@ def topic_name(settings: Settings, topic: Topic) -> str:
 
 
 def topic_configs(topic: Topic) -> dict[str, str]:
-    """Per-topic broker configs: dead letters are kept longer so someone can look at them."""
+    """Per-topic broker configs: dead letters are kept longer so someone can look at them;
+    tables are compacted, never expired."""
+    if topic in COMPACTED:
+        return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
     week_ms = 7 * 24 * 3600 * 1000
     retention = 4 * week_ms if topic is Topic.DEAD_LETTER else week_ms
     return {"retention.ms": str(retention), "cleanup.policy": "delete"}

@@ -109,7 +109,7 @@ async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(stage.consumer_group(settings))
-        partitions = [tp for tp in await _partitions(consumer, name)]
+        partitions = [tp for tp in await topic_partitions(consumer, name)]
         ends = await consumer.end_offsets(partitions)
         return sum(
             end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
@@ -120,7 +120,7 @@ async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
         await admin.close()
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     ids = consumer.partitions_for_topic(topic)
     if ids is None:
         await consumer._client.force_metadata_update()  # a fresh consumer has no metadata yet

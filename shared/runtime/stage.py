@@ -28,8 +28,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from pydantic import BaseModel, ValidationError
 
+from shared.contracts.catalog import MESSAGE_OF_TOPIC
 from shared.contracts.headers import headers_for
-from shared.contracts.messages import MESSAGE_OF_TOPIC
 from shared.contracts.topology import StageSpec, Topic, topic_name
 from shared.runtime.dead_letters import (
     DeadLetterLimit,
@@ -187,23 +187,31 @@ class StageRuntime:
             log.warning("%s: offset commit failed after a rebalance: %s", self.spec.stage, exc)
 
 
-Step = Callable[[Any], BaseModel]
+# A step's output: one message, or several (the matcher: one alert per matching subscription).
+Step = Callable[[Any], BaseModel | Sequence[BaseModel]]
+
+
+def _article_key(output: Any) -> bytes:
+    return str(output.article_id).encode()
 
 
 class TopicSink:
-    """Runs a pure step on each message and sends its output to the stage's output topic.
+    """Runs a pure step on each message and sends its outputs to the stage's output topic,
+    keyed by `key_of(output)` (the article id unless told otherwise).
 
     Any exception of the step is the message's: the step touches no broker, no index and no
     settings, so what fails in it is this input (the policy's limits catch a broken step).
     A broker error while sending is an outage: the send is retried until it succeeds.
     """
 
-    def __init__(self, spec: StageSpec, settings: Settings, step: Step, producer: Any) -> None:
+    def __init__(self, spec: StageSpec, settings: Settings, step: Step, producer: Any,
+                 key_of: Callable[[Any], bytes] = _article_key) -> None:
         if not isinstance(spec.writes, Topic):
             raise ValueError(f"stage {spec.stage} does not write a topic")
         self.spec = spec
         self.step = step
         self.producer = producer
+        self.key_of = key_of
         self.topic = topic_name(settings, spec.writes)
 
     async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
@@ -211,14 +219,16 @@ class TopicSink:
         sent: list[tuple[int, BaseModel, Awaitable[Any]]] = []
         for item in batch:
             try:
-                output = await asyncio.to_thread(self.step, item.message)
+                result = await asyncio.to_thread(self.step, item.message)
             except Exception as exc:  # the message's fault: see the class docstring
                 outcomes.append(InvalidMessage(str(exc) or repr(exc), type(exc).__name__))
                 continue
             outcomes.append(None)
-            sent.append((len(outcomes) - 1, output, await self._send(output, stop)))
+            for output in [result] if isinstance(result, BaseModel) else result:
+                sent.append((len(outcomes) - 1, output, await self._send(output, stop)))
         for index, output, delivery in sent:
-            outcomes[index] = await self._acknowledged(output, delivery, stop)
+            outcome = await self._acknowledged(output, delivery, stop)
+            outcomes[index] = outcomes[index] or outcome
         return outcomes
 
     async def _send(self, output: Any, stop: asyncio.Event) -> Awaitable[Any]:
@@ -227,7 +237,7 @@ class TopicSink:
         while True:
             try:
                 return await self.producer.send(
-                    self.topic, output.to_bytes(), key=output.article_id.encode(),
+                    self.topic, output.to_bytes(), key=self.key_of(output),
                     headers=headers_for(output.article_id, output.submitted_at, self.spec.stage))
             except MessageSizeTooLargeError:
                 return _failed(MessageSizeTooLargeError())
@@ -258,10 +268,12 @@ def _failed(error: BaseException) -> Awaitable[Any]:
     return future
 
 
-def run_stage(spec: StageSpec, make_sink: Callable[[Any], Awaitable[Sink]],
+def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
               bounds: BatchBounds | None = None, settings: Settings | None = None) -> None:
     """`python -m services.<stage>`: runs the stage until SIGTERM/SIGINT; exits 3 when halted
-    by the dead-letter limits. `make_sink(producer)` builds the stage's sink."""
+    by the dead-letter limits. `make_sink(producer, consumer)` builds the stage's sink (the
+    consumer tells which partitions are this worker's); a sink's `close()`, if it has one,
+    runs at shutdown."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = settings or get_settings()
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
@@ -275,8 +287,9 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any], Awaitable[Sink]],
         producer = make_producer(settings)
         consumer = make_consumer(settings, spec)
         await producer.start()
+        sink: Any = None
         try:
-            sink = await make_sink(producer)
+            sink = await make_sink(producer, consumer)
             await consumer.start()
             runtime = StageRuntime(spec, settings, consumer, sink,
                                    DeadLetterSender(producer, settings), bounds)
@@ -284,6 +297,8 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any], Awaitable[Sink]],
             await runtime.run(stop)
         finally:
             await consumer.stop()
+            if hasattr(sink, "close"):
+                await sink.close()
             await producer.stop()
 
     try:

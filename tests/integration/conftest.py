@@ -127,8 +127,14 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
         "NEWSFLOW_INGEST_PORT": str(_free_port()),
         "NEWSFLOW_SEARCH_PORT": str(_free_port()),
         "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
+        # The tests' webhook receiver listens on loopback, which the outbound policy refuses
+        # unless named; retries come quickly so a failing receiver is tested in seconds.
+        "NEWSFLOW_OUTBOUND_ALLOW": "127.0.0.1",
+        "NEWSFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 0.5, 0.5, 0.5]",
+        "NEWSFLOW_DIGEST_CHECK_SECONDS": "1",
     }
-    settings = Settings(**{k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
+    settings = Settings(**{k.removeprefix("NEWSFLOW_").lower(): json.loads(v) if v.startswith("[") else v
+                           for k, v in env.items()})
     services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
     try:
         services.up()

@@ -18,6 +18,7 @@ from services.search_api.query import (
     rank_suggestions,
     suggest_body,
 )
+from shared.contracts.document import FILTER_PARAMS
 
 router = APIRouter(tags=["search"])
 FacetValues = Annotated[list[str] | None, Query()]
@@ -43,10 +44,9 @@ async def search(
     hide_duplicates: bool = True,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> Any:
-    filters = {name: values for name, values in (
-        ("people", person), ("organizations", org), ("places", place),
-        ("countries", country), ("topics", topic), ("language", lang), ("source", source))
-        if values}
+    given = {"person": person, "org": org, "place": place, "country": country, "topic": topic,
+             "lang": lang, "source": source}
+    filters = {FILTER_PARAMS[param]: values for param, values in given.items() if values}
     request = SearchRequest(q=q, filters=filters, date_from=check_date(date_from, "from"),
                             date_to=check_date(date_to, "to"), size=size, sort=sort,
                             hide_duplicates=hide_duplicates)

@@ -158,3 +158,12 @@ def test_unknown_routes_have_the_error_shape() -> None:
 def test_the_page_is_served() -> None:
     answer = client_with(FakeNewsIndex()).get("/")
     assert answer.status_code == 200 and "<html" in answer.text.lower()
+
+
+def test_subscriptions_answer_503_until_their_views_are_loaded() -> None:
+    client = TestClient(create_app(Settings()))  # no lifespan: the alert store never started
+    for method, path in (("GET", "/subscriptions"), ("POST", "/subscriptions"),
+                         ("GET", "/feeds/x"), ("GET", "/alerts/stream")):
+        answer = client.request(method, path, json={"name": "n", "query": "q"})
+        assert answer.status_code == 503, (method, path, answer.text)
+        assert answer.headers["retry-after"] == "2"

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import itertools
 
-from shared.contracts.messages import MESSAGE_OF_TOPIC
-from shared.contracts.topology import TOPOLOGY, Sink, Stage, Topic, consuming_stages, spec, topic_name
+from shared.contracts.catalog import MESSAGE_OF_TOPIC
+from shared.contracts.topology import (
+    PIPELINE,
+    TOPOLOGY,
+    Sink,
+    Stage,
+    Topic,
+    consuming_stages,
+    spec,
+    topic_name,
+)
 from shared.settings import Settings
 
 
 def test_each_stage_reads_what_the_previous_one_writes() -> None:
-    for before, after in itertools.pairwise(TOPOLOGY):
+    for before, after in itertools.pairwise(PIPELINE):
         assert after.reads == before.writes
-    assert TOPOLOGY[0].reads is None and TOPOLOGY[-1].writes is Sink.ELASTICSEARCH
+    assert PIPELINE[0].reads is None and PIPELINE[-1].writes is Sink.ELASTICSEARCH
+
+
+def test_branches_read_what_an_earlier_stage_writes() -> None:
+    for position, stage in enumerate(TOPOLOGY):
+        if stage not in PIPELINE:
+            assert stage.reads in {before.writes for before in TOPOLOGY[:position]}
+    assert spec(Stage.ALERTING).reads is Topic.ENRICHED
 
 
 def test_every_topic_a_stage_reads_has_a_message_contract() -> None:

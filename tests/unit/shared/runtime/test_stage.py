@@ -173,3 +173,20 @@ async def test_stopping_during_an_outage_leaves_the_batch_uncommitted() -> None:
     stop.set()
     await asyncio.wait_for(task, 5)
     assert consumer.commits == []
+
+
+async def test_a_step_may_make_several_outputs_or_none_each_under_its_key() -> None:
+    def fan_out(raw: RawArticle) -> list[ExtractedArticle]:
+        count = int(raw.body or "0")
+        return [ExtractedArticle(article_id=f"{raw.article_id}-{n}", title="T", body="b",
+                                 submitted_at=raw.submitted_at) for n in range(count)]
+
+    producer = FakeProducer()
+    sink = TopicSink(EXTRACTION, SETTINGS, fan_out, producer, key_of=lambda out: out.title.encode())
+    consumer = FakeConsumer([raw_record(0, body="2"), raw_record(1, body="0")])
+    rt = StageRuntime(EXTRACTION, SETTINGS, consumer, sink, DeadLetterSender(producer, SETTINGS),
+                      BatchBounds(10, 0.1, 0.0))
+    await drain(rt, consumer)
+    assert [json.loads(s.value)["article_id"] for s in producer.to(OUT)] == ["a0-0", "a0-1"]
+    assert {s.key for s in producer.to(OUT)} == {b"T"}
+    assert consumer.commits[-1] == {TopicPartition(RAW, 0): 2}

@@ -1,0 +1,61 @@
+"""The matcher's live state: the subscriptions table, compiled into the required-term index as
+its rows change, and the step that turns one enriched article into its alert events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from services.alerts.candidates import SubscriptionIndex
+from services.alerts.matching import ArticleView, SubscriptionQuery
+from services.search_api.query_language import QuerySyntaxError
+from shared.contracts.alerts import AlertEvent, Subscription
+from shared.contracts.document import to_document
+from shared.contracts.messages import EnrichedArticle
+
+log = logging.getLogger(__name__)
+
+SUMMARY_CHARS = 300
+
+
+def filters_by_facet(subscription: Subscription) -> dict[str, list[str]]:
+    return {name: values for name, values in subscription.filters.items() if values}
+
+
+class LiveSubscriptions:
+    """Kept current by the table's listener (on the event loop) while `alerts_for` runs in a
+    worker thread: one lock guards the index."""
+
+    def __init__(self) -> None:
+        self.index = SubscriptionIndex()
+        self.subscriptions: dict[str, Subscription] = {}
+        self._lock = threading.Lock()
+
+    def on_change(self, key: str, subscription: Subscription | None) -> None:
+        with self._lock:
+            self.index.remove(key)
+            self.subscriptions.pop(key, None)
+            if subscription is None or not subscription.active:
+                return
+            try:
+                compiled = SubscriptionQuery.compile(subscription.query, filters_by_facet(subscription))
+            except QuerySyntaxError as exc:  # the API refuses these; an old row may still have one
+                log.error("subscription %s cannot be matched: %s", key, exc.reason)
+                return
+            self.index.add(key, compiled)
+            self.subscriptions[key] = subscription
+
+    def alerts_for(self, article: EnrichedArticle) -> list[AlertEvent]:
+        view = ArticleView.of(to_document(article))
+        with self._lock:
+            matched = [self.subscriptions[sid] for sid in self.index.matches(view)]
+        summary = (article.subtitle or article.body or "")[:SUMMARY_CHARS] or None
+        return [
+            AlertEvent(alert_id=AlertEvent.make_id(sub, article.article_id, article.story_id),
+                       subscription_id=sub.subscription_id, owner=sub.owner,
+                       article_id=article.article_id, story_id=article.story_id,
+                       title=article.title, url=article.url, source=article.source.name,
+                       language=article.language, published_at=article.published_at,
+                       summary=summary, submitted_at=article.submitted_at)
+            for sub in matched
+        ]

@@ -1,0 +1,72 @@
+"""python -m services.delivery: news.alerts → webhooks (signed, retried, dead-lettered).
+
+The stage's sink records each alert's delivery state (news.deliveries) before its offset is
+committed; the attempts run beside it on their own tasks, from that table. With several
+workers, each attempts the alerts of the owners whose `news.alerts` partitions it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import httpx
+from aiokafka.partitioner import murmur2
+
+from services.delivery.deliverer import Deliverer
+from shared.contracts.alerts import Delivery, EndpointHealth, Subscription
+from shared.contracts.topology import Stage, Topic, spec, topic_name
+from shared.runtime.kafka import ensure_topics
+from shared.runtime.stage import BatchBounds, Decoded, Outcome, run_stage
+from shared.runtime.tables import Table
+from shared.settings import get_settings
+
+settings = get_settings()
+stage = spec(Stage.DELIVERY)
+
+
+class DeliverySink:
+    def __init__(self, deliverer: Deliverer, tables: list[Table[Any]], client: httpx.AsyncClient):
+        self.deliverer = deliverer
+        self.tables = tables
+        self.client = client
+        self.stop = asyncio.Event()
+        self.loop = asyncio.create_task(deliverer.run(self.stop), name="webhook attempts")
+
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        await self.deliverer.accept_all([item.message for item in batch], stop)
+        return [None] * len(batch)
+
+    async def close(self) -> None:
+        self.stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.loop
+        for table in self.tables:
+            await table.stop()
+        await self.client.aclose()
+
+
+async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
+    await ensure_topics(settings)
+    subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {EndpointHealth.key(""): EndpointHealth})
+    for table in (subscriptions, deliveries):
+        await table.start()
+        await table.wait_caught_up()
+    alerts_topic = topic_name(settings, Topic.ALERTS)
+
+    def owned(owner: str) -> bool:
+        """The owner's alerts partition is assigned to this worker (as the producer placed it)."""
+        count = len(consumer.partitions_for_topic(alerts_topic) or ())
+        if not count:
+            return False
+        partition = (murmur2(owner.encode()) & 0x7FFFFFFF) % count
+        return any(tp.partition == partition for tp in consumer.assignment())
+
+    client = httpx.AsyncClient(follow_redirects=False)
+    deliverer = Deliverer(settings, producer, subscriptions, deliveries, client, owned)
+    return DeliverySink(deliverer, [subscriptions, deliveries], client)
+
+
+run_stage(stage, make_sink, BatchBounds(settings.stage_batch_size, 0.5, 0.0))

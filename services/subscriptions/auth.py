@@ -1,0 +1,50 @@
+"""Every subscriptions call carries an API key (`Authorization: Bearer nf_...` or `X-API-Key`);
+a key sees and changes only its own subscriptions (someone else's answer 404, as if absent)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from services.subscriptions.keys import key_id_of, verify
+from services.subscriptions.store import AlertStore
+from shared.contracts.alerts import ApiKey, Subscription
+from shared.http.errors import ApiError
+
+
+def get_store(request: Request) -> AlertStore:
+    store: AlertStore | None = getattr(request.app.state, "alert_store", None)
+    if store is None or not store.ready.is_set():
+        raise ApiError(503, "starting", "subscriptions are loading (or Kafka is unreachable)",
+                       headers={"Retry-After": "2"})
+    return store
+
+
+StoreDep = Annotated[AlertStore, Depends(get_store)]
+
+
+def current_key(store: StoreDep, authorization: Annotated[str | None, Header()] = None,
+                x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
+    presented = x_api_key or (authorization[7:].strip() if authorization and
+                              authorization.lower().startswith("bearer ") else None)
+    if not presented:
+        raise ApiError(401, "unauthenticated", "an API key is required "
+                       "(Authorization: Bearer nf_... or X-API-Key)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    key_id = key_id_of(presented)
+    record = store.keys.get(key_id) if key_id else None
+    if record is None or not verify(record, presented):
+        raise ApiError(401, "bad_key", "this API key is unknown or revoked",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return record
+
+
+KeyDep = Annotated[ApiKey, Depends(current_key)]
+
+
+def owned(store: AlertStore, key: ApiKey, subscription_id: str) -> Subscription:
+    subscription = store.subscriptions.get(subscription_id)
+    if subscription is None or subscription.owner != key.key_id:
+        raise ApiError(404, "not_found", f"no subscription {subscription_id}")
+    return subscription

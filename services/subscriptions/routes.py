@@ -1,0 +1,167 @@
+"""/subscriptions: create, list, read, change, delete, rotate the webhook secret, history."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from services.subscriptions.auth import KeyDep, StoreDep, owned
+from services.subscriptions.schemas import (
+    DeliveryOut,
+    SubscriptionIn,
+    SubscriptionPatch,
+    check_query,
+    facet_filters,
+    subscription_out,
+)
+from services.subscriptions.store import AlertStore, LoggedAlert
+from shared.contracts.alerts import Delivery, Subscription, WebhookSecret
+from shared.contracts.messages import utcnow
+from shared.http.errors import ApiError
+from shared.http.outbound import OutboundPolicy, RefusedAddress
+from shared.http.settings_dep import SettingsDep
+from shared.settings import Settings
+
+router = APIRouter(tags=["alerts"])
+SECRET_OVERLAP = timedelta(hours=24)  # an old secret still signs this long after a rotation
+
+
+def new_webhook_secret() -> WebhookSecret:
+    return WebhookSecret(secret="whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+async def check_webhook(url: str, settings: Settings) -> None:
+    try:
+        await OutboundPolicy(settings.outbound_allow).resolve(url)
+    except RefusedAddress as exc:
+        raise ApiError(400, "webhook_refused", f"webhook URL refused: {exc}") from exc
+
+
+def _answer(store: AlertStore, subscription: Subscription, request: Request,
+            settings: Settings) -> dict[str, Any]:
+    return subscription_out(subscription, store.endpoint(subscription.subscription_id),
+                            base_url(request, settings))
+
+
+@router.post("/subscriptions", status_code=201, summary="Create a subscription",
+             responses={400: {"description": "a query alerts cannot match exactly, or a refused "
+                              "webhook URL"}, 401: {"description": "no or bad API key"}})
+async def create(body: SubscriptionIn, key: KeyDep, store: StoreDep, settings: SettingsDep,
+                 request: Request) -> Any:
+    filters = facet_filters(body.filters)
+    check_query(body.query, filters)
+    webhook = str(body.webhook_url) if body.webhook_url else None
+    if webhook:
+        await check_webhook(webhook, settings)
+    secret = new_webhook_secret() if webhook else None
+    subscription = Subscription(
+        subscription_id="sub_" + secrets.token_hex(8), owner=key.key_id, name=body.name,
+        query=body.query, filters=filters, notify_on=body.notify_on, active=body.active,
+        webhook_url=webhook, webhook_secrets=[secret] if secret else [], digest=body.digest,
+        max_alerts_per_hour=body.max_alerts_per_hour or settings.alert_max_per_hour,
+        feed_token=secrets.token_urlsafe(24))
+    await store.save(subscription)
+    answer = _answer(store, subscription, request, settings)
+    if secret:
+        answer["webhook_secret"] = secret.secret  # shown this once
+    return answer
+
+
+@router.get("/subscriptions", summary="This key's subscriptions")
+async def list_subscriptions(key: KeyDep, store: StoreDep, settings: SettingsDep,
+                             request: Request) -> Any:
+    mine = sorted((s for s in store.subscriptions.values() if s.owner == key.key_id),
+                  key=lambda s: s.created_at)
+    return {"subscriptions": [_answer(store, s, request, settings) for s in mine]}
+
+
+@router.get("/subscriptions/{subscription_id}", summary="One subscription")
+async def read(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
+               request: Request) -> Any:
+    return _answer(store, owned(store, key, subscription_id), request, settings)
+
+
+@router.patch("/subscriptions/{subscription_id}", summary="Change a subscription")
+async def change(subscription_id: str, body: SubscriptionPatch, key: KeyDep, store: StoreDep,
+                 settings: SettingsDep, request: Request) -> Any:
+    current = owned(store, key, subscription_id)
+    update: dict[str, Any] = body.model_dump(
+        exclude_unset=True, exclude={"filters", "webhook_url", "remove_webhook", "reenable_webhook"})
+    if body.filters is not None:
+        update["filters"] = facet_filters(body.filters)
+    check_query(update.get("query", current.query), update.get("filters", current.filters))
+    answer_secret = None
+    if body.remove_webhook:
+        update |= {"webhook_url": None, "webhook_secrets": []}
+    elif body.webhook_url is not None and str(body.webhook_url) != current.webhook_url:
+        await check_webhook(str(body.webhook_url), settings)
+        update["webhook_url"] = str(body.webhook_url)
+        update["webhook_generation"] = current.webhook_generation + 1
+        if not current.webhook_secrets:
+            secret = new_webhook_secret()
+            update["webhook_secrets"], answer_secret = [secret], secret.secret
+    if body.reenable_webhook:
+        update["webhook_generation"] = current.webhook_generation + 1
+    subscription = current.model_copy(update={**update, "updated_at": utcnow()})
+    await store.save(subscription)
+    answer = _answer(store, subscription, request, settings)
+    if answer_secret:
+        answer["webhook_secret"] = answer_secret
+    return answer
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, summary="Delete a subscription")
+async def delete(subscription_id: str, key: KeyDep, store: StoreDep) -> Response:
+    owned(store, key, subscription_id)
+    await store.delete(subscription_id)
+    return Response(status_code=204)
+
+
+@router.post("/subscriptions/{subscription_id}/secret:rotate",
+             summary="New webhook secret; the old one keeps signing for 24 hours")
+async def rotate_secret(subscription_id: str, key: KeyDep, store: StoreDep) -> Any:
+    current = owned(store, key, subscription_id)
+    if current.webhook_url is None:
+        raise ApiError(409, "no_webhook", "this subscription has no webhook")
+    now = utcnow()
+    kept = [s.model_copy(update={"expires_at": s.expires_at or now + SECRET_OVERLAP})
+            for s in current.webhook_secrets if s.expires_at is None or s.expires_at > now]
+    secret = new_webhook_secret()
+    await store.save(current.model_copy(update={"webhook_secrets": [secret, *kept],
+                                                "updated_at": now}))
+    return {"webhook_secret": secret.secret, "previous_valid_until": now + SECRET_OVERLAP}
+
+
+def alert_out(logged: LoggedAlert, delivery: Delivery | None) -> dict[str, Any]:
+    event = logged.first.event
+    return {
+        **event.model_dump(mode="json", exclude={"owner"}),
+        "updates": [{"article_id": u.event.article_id, "title": u.event.title, "url": u.event.url,
+                     "matched_at": u.event.matched_at} for u in logged.updates],
+        "delivery": DeliveryOut.model_validate(delivery, from_attributes=True) if delivery else None,
+    }
+
+
+@router.get("/subscriptions/{subscription_id}/alerts",
+            summary="Recent alerts, newest first, with each one's delivery state")
+async def history(subscription_id: str, key: KeyDep, store: StoreDep,
+                  size: Annotated[int, Query(ge=1, le=200)] = 20,
+                  cursor: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+                  ) -> Any:
+    owned(store, key, subscription_id)
+    alerts = store.log.of_subscription(key.key_id, subscription_id)
+    if cursor is not None:
+        alerts = [a for a in alerts if a.first.offset < cursor]
+    page = alerts[:size]
+    return {
+        "alerts": [alert_out(a, store.deliveries.get(a.first.event.alert_id)) for a in page],
+        "next_cursor": page[-1].first.offset if len(alerts) > size else None,
+    }

@@ -1,0 +1,18 @@
+"""What each topic carries: readers decode a topic's messages with its model."""
+
+from __future__ import annotations
+
+from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, Subscription
+from shared.contracts.messages import DeadLetter, EnrichedArticle, ExtractedArticle, Message, RawArticle
+from shared.contracts.topology import Topic
+
+MESSAGE_OF_TOPIC: dict[Topic, type[Message]] = {
+    Topic.RAW: RawArticle,
+    Topic.EXTRACTED: ExtractedArticle,
+    Topic.ENRICHED: EnrichedArticle,
+    Topic.DEAD_LETTER: DeadLetter,
+    Topic.SUBSCRIPTIONS: Subscription,
+    Topic.API_KEYS: ApiKey,
+    Topic.ALERTS: AlertEvent,
+    Topic.DELIVERIES: Delivery,  # and EndpointHealth under `endpoint:` keys
+}

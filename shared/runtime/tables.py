@@ -1,0 +1,155 @@
+"""Topics read whole: a compacted topic as a table in memory, or a log followed from its start.
+
+No consumer group: every reader reads every partition from the beginning, then keeps
+following. `caught_up` is set once the reader has reached the end offsets it saw at start, so
+a service can wait until its view is complete before it acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts.topology import Topic, topic_name
+from shared.runtime.kafka import topic_partitions
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Apply = Callable[[Any], None]  # gets each consumer record, in partition order
+
+
+class TopicFollower:
+    def __init__(self, settings: Settings, topic: Topic, apply: Apply) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.name = topic_name(settings, topic)
+        self.apply = apply
+        self.caught_up = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
+                                    enable_auto_commit=False, auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=100,
+                                    max_partition_fetch_bytes=self.settings.max_body_bytes * 2)
+        await consumer.start()
+        partitions = await topic_partitions(consumer, self.name)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._follow(ends), name=f"follow {self.name}")
+
+    async def _follow(self, ends: dict[Any, int]) -> None:
+        assert self._consumer is not None
+        if all(end == 0 for end in ends.values()):
+            self.caught_up.set()
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
+            except KafkaError as exc:  # the broker is away: the view waits, it does not die
+                log.warning("%s: fetch failed (%s); retrying", self.name, exc)
+                await asyncio.sleep(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    try:
+                        self.apply(record)
+                    except Exception:  # one bad record must not stop the view
+                        log.exception("%s: could not apply offset %s", self.name, record.offset)
+            if not self.caught_up.is_set():
+                positions = {tp: await self._consumer.position(tp) for tp in ends}
+                if all(positions[tp] >= end for tp, end in ends.items()):
+                    self.caught_up.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _older(value: Any, current: Any) -> bool:
+    """Rows that carry `updated_at` only move forward: a writer applies its own writes at
+    once, so the topic's echo of an earlier write may arrive after a later one."""
+    new, old = getattr(value, "updated_at", None), getattr(current, "updated_at", None)
+    return new is not None and old is not None and new < old
+
+
+class Table(Generic[M]):
+    """A compacted topic in memory: message key → the last value, decoded with `model`
+    (`models_by_prefix` picks another model for keys with a prefix). Listeners hear each change
+    (key, new value or None when deleted)."""
+
+    def __init__(self, settings: Settings, topic: Topic, model: type[M],
+                 models_by_prefix: dict[str, type[BaseModel]] | None = None) -> None:
+        self.model = model
+        self.models_by_prefix = models_by_prefix or {}
+        self.rows: dict[str, Any] = {}
+        self.listeners: list[Callable[[str, Any], None]] = []
+        self.follower = TopicFollower(settings, topic, self._apply_record)
+
+    def _apply_record(self, record: Any) -> None:
+        if record.key is None:
+            return
+        key = record.key.decode()
+        if record.value is None:
+            self.apply(key, None)
+            return
+        model = next((m for prefix, m in self.models_by_prefix.items() if key.startswith(prefix)),
+                     self.model)
+        try:
+            value = model.model_validate_json(record.value)
+        except ValidationError as exc:
+            log.error("%s: skipping an unreadable record under %r: %s", self.follower.name, key, exc)
+            return
+        if _older(value, self.rows.get(key)):
+            return  # the echo of a write this process has already superseded
+        self.apply(key, value)
+
+    def apply(self, key: str, value: Any) -> None:
+        """Also called by writers with what they just wrote: read-your-writes without waiting
+        for the topic to echo it (the echo re-applies the same value)."""
+        if value is None:
+            self.rows.pop(key, None)
+        else:
+            self.rows[key] = value
+        for listener in self.listeners:
+            listener(key, value)
+
+    def get(self, key: str) -> M | None:
+        value = self.rows.get(key)
+        return value if isinstance(value, self.model) else None
+
+    def values(self) -> list[M]:
+        return [v for v in self.rows.values() if isinstance(v, self.model)]
+
+    async def start(self) -> None:
+        await self.follower.start()
+
+    async def wait_caught_up(self, timeout: float = 60.0) -> None:
+        await asyncio.wait_for(self.follower.caught_up.wait(), timeout)
+
+    async def stop(self) -> None:
+        await self.follower.stop()
+
+
+async def write_row(producer: AIOKafkaProducer, settings: Settings, topic: Topic, key: str,
+                    value: BaseModel | None) -> None:
+    """One table row, acknowledged by the broker (None deletes it)."""
+    payload = value.model_dump_json(exclude_none=True).encode() if value is not None else None
+    await producer.send_and_wait(topic_name(settings, topic), payload, key=key.encode())

@@ -1,0 +1,55 @@
+"""The matcher's step: alert ids per story or per article, paused and deleted subscriptions,
+duplicates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.alerts.live import LiveSubscriptions
+from shared.contracts.alerts import Subscription
+from shared.contracts.messages import EnrichedArticle, SourceInfo
+
+
+def article(article_id: str, story_id: str, duplicate_of: str | None = None) -> EnrichedArticle:
+    return EnrichedArticle(
+        article_id=article_id, title="Guterres visits Pyongyang", body="The UN chief arrived.",
+        language="en", source=SourceInfo(name="Wire"), submitted_at=datetime(2026, 11, 24, tzinfo=UTC),
+        story_id=story_id, duplicate_of=duplicate_of,
+        stems="guterr visit pyongyang the un chief arriv", title_stems="guterr visit pyongyang")
+
+
+def subscription(sid: str, **fields: object) -> Subscription:
+    defaults: dict[str, object] = {"query": "Guterres"}
+    return Subscription(subscription_id=sid, owner="k1", name=sid, feed_token="t",
+                        **(defaults | fields))  # type: ignore[arg-type]
+
+
+def test_story_subscriptions_share_one_alert_id_per_story_article_ones_do_not() -> None:
+    live = LiveSubscriptions()
+    live.on_change("story", subscription("story"))
+    live.on_change("every", subscription("every", notify_on="article"))
+    first, second = live.alerts_for(article("a1", "s1")), live.alerts_for(article("a2", "s1"))
+    ids = {a.subscription_id: (a.alert_id, b.alert_id) for a, b in zip(first, second, strict=True)}
+    assert ids["story"][0] == ids["story"][1]
+    assert ids["every"][0] != ids["every"][1]
+    assert all(a.owner == "k1" and a.title == "Guterres visits Pyongyang" for a in first)
+
+
+def test_paused_deleted_and_duplicates_do_not_alert() -> None:
+    live = LiveSubscriptions()
+    live.on_change("s", subscription("s"))
+    assert len(live.alerts_for(article("a1", "s1"))) == 1
+    assert live.alerts_for(article("a2", "s1", duplicate_of="a1")) == []
+    live.on_change("s", subscription("s", active=False))
+    assert live.alerts_for(article("a3", "s2")) == []
+    live.on_change("s", subscription("s"))
+    live.on_change("s", None)
+    assert live.alerts_for(article("a4", "s3")) == []
+
+
+def test_a_changed_query_matches_from_then_on() -> None:
+    live = LiveSubscriptions()
+    live.on_change("s", subscription("s", query="Feltman"))
+    assert live.alerts_for(article("a1", "s1")) == []
+    live.on_change("s", subscription("s", query="Pyongyang"))
+    assert [a.subscription_id for a in live.alerts_for(article("a1", "s1"))] == ["s"]

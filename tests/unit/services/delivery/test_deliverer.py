@@ -1,0 +1,222 @@
+"""The deliverer with a fake broker and a mock HTTP transport: states, retries, 410, giving
+up, disabling, the hourly limit and digests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from services.delivery.deliverer import Deliverer
+from shared.contracts.alerts import (
+    AlertEvent,
+    Delivery,
+    DeliveryState,
+    EndpointHealth,
+    Subscription,
+    WebhookSecret,
+)
+from shared.contracts.topology import Topic
+from shared.runtime.tables import Table
+from shared.settings import Settings
+from tests.fakes import FakeProducer
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+HOOK = "http://127.0.0.1:9/hook"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make(answer: Callable[[httpx.Request], httpx.Response], **sub: object
+         ) -> tuple[Deliverer, FakeProducer, list[httpx.Request], Clock]:
+    settings = Settings(outbound_allow="127.0.0.1", webhook_retry_schedule=[0, 5, 300],
+                        webhook_disable_after=2)
+    subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    subscriptions.apply("s1", Subscription(
+        subscription_id="s1", owner="k1", name="n", query="q", webhook_url=HOOK,
+        webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token="t", **sub))  # type: ignore[arg-type]
+    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {"endpoint:": EndpointHealth})
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    producer = FakeProducer()
+    clock = Clock()
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    deliverer = Deliverer(settings, producer, subscriptions, deliveries, client, clock=clock)
+    return deliverer, producer, seen, clock
+
+
+def alert(n: int = 1) -> AlertEvent:
+    return AlertEvent(alert_id=f"al_{n}", subscription_id="s1", owner="k1", article_id=f"a{n}",
+                      title=f"Title {n}", submitted_at=datetime(2026, 11, 24, tzinfo=UTC))
+
+
+def state(deliverer: Deliverer, alert_id: str) -> Delivery:
+    found = deliverer.deliveries.get(alert_id)
+    assert found is not None
+    return found
+
+
+async def test_delivered_signed_once_and_a_repeat_is_ignored() -> None:
+    deliverer, producer, seen, _ = make(lambda r: httpx.Response(204))
+    await deliverer.accept(alert())
+    assert state(deliverer, "al_1").state is DeliveryState.PENDING
+    await deliverer.attempt(state(deliverer, "al_1"))
+    assert state(deliverer, "al_1").state is DeliveryState.DELIVERED
+    request = seen[0]
+    assert request.headers["webhook-id"] == "al_1" and request.headers["host"] == "127.0.0.1:9"
+    payload = Webhook(SECRET).verify(request.content.decode(), dict(request.headers))
+    assert payload["data"]["title"] == "Title 1" and payload["type"] == "alert.created"
+    writes = len(producer.sent)
+    await deliverer.accept(alert())  # replayed, or a later article of the story
+    assert len(producer.sent) == writes
+
+
+async def test_failures_are_retried_on_the_schedule_then_given_up_and_dead_lettered() -> None:
+    deliverer, producer, seen, clock = make(lambda r: httpx.Response(500))
+    await deliverer.accept(alert())
+    for expected_wait in (5, 300):
+        await deliverer.attempt(state(deliverer, "al_1"))
+        record = state(deliverer, "al_1")
+        assert record.state is DeliveryState.RETRYING and record.last_status == 500
+        assert record.next_attempt_at is not None
+        wait = (record.next_attempt_at - clock.now).total_seconds()
+        assert expected_wait * 0.9 <= wait <= expected_wait * 1.1
+    await deliverer.attempt(state(deliverer, "al_1"))
+    record = state(deliverer, "al_1")
+    assert record.state is DeliveryState.FAILED and record.attempts == 3
+    assert "gave up after 3 attempts" in (record.reason or "")
+    letters = [json.loads(s.value) for s in producer.to("news.deadletter")]
+    assert letters and letters[0]["stage"] == "delivery" and letters[0]["article_id"] == "a1"
+    assert len(seen) == 3 and {r.headers["webhook-id"] for r in seen} == {"al_1"}
+
+
+async def test_retry_after_pushes_the_next_attempt() -> None:
+    deliverer, _, _, clock = make(lambda r: httpx.Response(503, headers={"Retry-After": "120"}))
+    await deliverer.accept(alert())
+    await deliverer.attempt(state(deliverer, "al_1"))
+    record = state(deliverer, "al_1")
+    assert record.next_attempt_at == clock.now + timedelta(seconds=120)
+
+
+async def test_gone_disables_the_endpoint_and_later_alerts_fail_with_the_reason() -> None:
+    deliverer, _, seen, _ = make(lambda r: httpx.Response(410))
+    await deliverer.accept(alert(1))
+    await deliverer.attempt(state(deliverer, "al_1"))
+    assert state(deliverer, "al_1").state is DeliveryState.FAILED
+    await deliverer.accept(alert(2))
+    later = state(deliverer, "al_2")
+    assert later.state is DeliveryState.FAILED and "410" in (later.reason or "")
+    assert len(seen) == 1
+
+
+async def test_consecutive_failed_alerts_disable_the_endpoint() -> None:
+    deliverer, _, _, _ = make(lambda r: httpx.Response(500))
+    for n in (1, 2):
+        await deliverer.accept(alert(n))
+        for _ in range(3):
+            await deliverer.attempt(state(deliverer, f"al_{n}"))
+    subscription = deliverer.subscriptions.get("s1")
+    assert subscription is not None
+    assert "2 alerts in a row" in (deliverer.disabled_reason(subscription) or "")
+
+
+async def test_a_refused_address_is_a_failed_attempt_not_a_request() -> None:
+    deliverer, _, seen, _ = make(lambda r: httpx.Response(200))
+    deliverer.policy.allowed_networks.clear()
+    await deliverer.accept(alert())
+    await deliverer.attempt(state(deliverer, "al_1"))
+    record = state(deliverer, "al_1")
+    assert record.state is DeliveryState.RETRYING and "loopback" in (record.reason or "")
+    assert seen == []
+
+
+async def test_over_the_hourly_limit_alerts_roll_into_one_digest() -> None:
+    deliverer, _, seen, clock = make(lambda r: httpx.Response(200), max_alerts_per_hour=2)
+    for n in (1, 2, 3, 4):
+        await deliverer.accept(alert(n))
+    states = [state(deliverer, f"al_{n}").state for n in (1, 2, 3, 4)]
+    assert states == [DeliveryState.PENDING] * 2 + [DeliveryState.QUEUED] * 2
+    await deliverer.send_digests(clock.now)  # the hour is not over: nothing yet
+    assert not [d for d in deliverer.deliveries.values() if d.digest_of]
+    clock.now += timedelta(hours=1)
+    await deliverer.send_digests(clock.now)
+    digest = next(d for d in deliverer.deliveries.values() if d.digest_of)
+    assert digest.digest_of == ["al_3", "al_4"] and digest.state is DeliveryState.PENDING
+    assert {state(deliverer, f"al_{n}").state for n in (3, 4)} == {DeliveryState.DIGESTED}
+    await deliverer.attempt(digest)
+    body = json.loads(seen[-1].content)
+    assert body["type"] == "alert.digest"
+    assert [a["alert_id"] for a in body["data"]["alerts"]] == ["al_3", "al_4"]
+
+
+async def test_digest_subscriptions_queue_everything() -> None:
+    deliverer, _, _, _ = make(lambda r: httpx.Response(200), digest="daily")
+    await deliverer.accept(alert())
+    assert state(deliverer, "al_1").state is DeliveryState.QUEUED
+
+
+async def test_the_attempt_loop_delivers_what_is_due_and_only_for_owned_partitions() -> None:
+    deliverer, _, seen, _ = make(lambda r: httpx.Response(200))
+    deliverer.clock = lambda: datetime.now(UTC)
+    mine = {"k1": False}
+    deliverer.owned = lambda owner: mine[owner]
+    stop = asyncio.Event()
+    loop = asyncio.create_task(deliverer.run(stop))
+    await deliverer.accept(alert(1))
+    await asyncio.sleep(0.3)
+    assert seen == []  # the partition is another worker's
+    mine["k1"] = True
+    async with asyncio.timeout(5):
+        while state(deliverer, "al_1").state is not DeliveryState.DELIVERED:
+            await asyncio.sleep(0.02)
+    await deliverer.accept(alert(2))
+    async with asyncio.timeout(5):
+        while state(deliverer, "al_2").state is not DeliveryState.DELIVERED:
+            await asyncio.sleep(0.02)
+    stop.set()
+    await loop
+    assert [r.headers["webhook-id"] for r in seen] == ["al_1", "al_2"]
+
+
+async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions() -> None:
+    release = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/slow":
+            await release.wait()
+        return httpx.Response(200)
+
+    settings = Settings(outbound_allow="127.0.0.1", webhook_concurrency=10)
+    subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    for sid, path in (("slow", "/slow"), ("fast", "/fast")):
+        subscriptions.apply(sid, Subscription(
+            subscription_id=sid, owner="k1", name=sid, query="q", webhook_url=f"http://127.0.0.1:9{path}",
+            webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token=sid))
+    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {"endpoint:": EndpointHealth})
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    deliverer = Deliverer(settings, FakeProducer(), subscriptions, deliveries, client)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(deliverer.run(stop))
+    await deliverer.accept_all([alert(n).model_copy(update={"subscription_id": "slow"}) for n in range(30)])
+    await deliverer.accept(alert(99).model_copy(update={"subscription_id": "fast"}))
+    async with asyncio.timeout(5):
+        while state(deliverer, "al_99").state is not DeliveryState.DELIVERED:
+            await asyncio.sleep(0.02)
+    assert deliverer.per_subscription["slow"] <= 8  # the slow endpoint holds at most its share
+    release.set()
+    stop.set()
+    await loop
