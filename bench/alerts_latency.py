@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import statistics
@@ -55,6 +56,17 @@ def background_queries(titles: list[str], count: int, seed: int = 11) -> list[st
               lambda: f"{rng.choice(words)} OR {rng.choice(words)}",
               lambda: f'"{rng.choice(titles).split()[0]} {rng.choice(words)}"']
     return [rng.choice(shapes)() for _ in range(count)]
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(values: list[float]) -> str:
@@ -128,6 +140,8 @@ async def run(args: argparse.Namespace) -> None:
         stream_task = asyncio.create_task(read_stream(search, created["subscription_id"], streamed))
         await asyncio.sleep(2)  # the stream is open and the matcher has the probe
 
+        cpu_before = {name: cpu_seconds(p.pid()) for name, p in services.processes.items()}
+        wall_before = time.perf_counter()
         sent: dict[str, float] = {}
         rng = random.Random(3)
         for record in rng.sample(records, args.articles):
@@ -142,6 +156,8 @@ async def run(args: argparse.Namespace) -> None:
         while (len(received) < len(sent) or len(streamed) < len(sent)) and time.perf_counter() < deadline:
             await asyncio.sleep(0.2)
         stream_task.cancel()
+        wall = time.perf_counter() - wall_before
+        cpu = {name: cpu_seconds(p.pid()) - cpu_before[name] for name, p in services.processes.items()}
 
         # A new subscription must match from its creation on: create one, submit a matching
         # article at once, and see whether (and when) its webhook arrives.
@@ -166,6 +182,8 @@ async def run(args: argparse.Namespace) -> None:
               f"({background[0]} background deliveries received)")
         print(f"POST → signed webhook received: {percentiles(webhook)}; missing {len(sent) - len(webhook)}")
         print(f"POST → live stream event:      {percentiles(sse)}; missing {len(sent) - len(sse)}")
+        print(f"CPU seconds per service over the {wall:.0f} s of the timed run: " + ", ".join(
+            f"{name} {seconds:.1f}" for name, seconds in sorted(cpu.items(), key=lambda i: -i[1])))
         new = [received[a] - t for a, t in fresh.items() if a in received]
         print(f"new subscription answered → webhook for an article sent right after: "
               f"{percentiles(new)}; missed {len(fresh) - len(new)}")

@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,7 +76,7 @@ class Deliverer:
         self.due: list[tuple[datetime, str]] = []
         self.queued: dict[str, dict[str, Delivery]] = {}
         self.queued_in: dict[str, str] = {}  # alert id → the subscription it is queued for
-        self.sent_times: dict[str, list[datetime]] = {}
+        self.sent_times: dict[str, deque[datetime]] = {}  # per subscription, oldest first
         self.in_flight: set[str] = set()
         self.per_subscription: dict[str, int] = {}  # attempts in flight per endpoint
         self.wake = asyncio.Event()
@@ -100,14 +101,16 @@ class Deliverer:
             self.queued.setdefault(value.subscription_id, {})[key] = value
 
     def _sent_in_last_hour(self, subscription_id: str, now: datetime) -> int:
-        times = [t for t in self.sent_times.get(subscription_id, []) if t > now - timedelta(hours=1)]
-        self.sent_times[subscription_id] = times
+        times = self.sent_times.setdefault(subscription_id, deque())
+        while times and times[0] <= now - timedelta(hours=1):
+            times.popleft()
         return len(times)
 
     def _rebuild_sent_times(self) -> None:
-        for value in self.deliveries.values():
-            if value.alert is not None and value.state in SENT_ALONE:
-                self.sent_times.setdefault(value.subscription_id, []).append(value.created_at)
+        rows = sorted((v for v in self.deliveries.values() if v.alert is not None and v.state in SENT_ALONE),
+                      key=lambda v: v.created_at)
+        for value in rows:
+            self.sent_times.setdefault(value.subscription_id, deque()).append(value.created_at)
 
     # -- accepting alerts (the stage's sink calls this before committing) --------------------
     async def accept_all(self, events: list[AlertEvent], stop: asyncio.Event | None = None) -> None:
@@ -150,7 +153,7 @@ class Deliverer:
         now = self.clock()
         state, reason = self._first_state(subscription, now)
         if state in SENT_ALONE:
-            self.sent_times.setdefault(subscription.subscription_id, []).append(now)
+            self.sent_times.setdefault(subscription.subscription_id, deque()).append(now)
         row = Delivery(
             delivery_id=event.alert_id, subscription_id=event.subscription_id, owner=event.owner,
             state=state, alert=event, reason=reason, webhook_generation=subscription.webhook_generation,
