@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-import httpx
+import aiohttp
 from aiokafka.partitioner import murmur2
 
 from services.delivery.deliverer import Deliverer
@@ -27,10 +27,10 @@ stage = spec(Stage.DELIVERY)
 
 
 class DeliverySink:
-    def __init__(self, deliverer: Deliverer, tables: list[Table[Any]], client: httpx.AsyncClient):
+    def __init__(self, deliverer: Deliverer, tables: list[Table[Any]], session: aiohttp.ClientSession):
         self.deliverer = deliverer
         self.tables = tables
-        self.client = client
+        self.session = session
         self.stop = asyncio.Event()
         self.loop = asyncio.create_task(deliverer.run(self.stop), name="webhook attempts")
 
@@ -44,7 +44,7 @@ class DeliverySink:
             await self.loop
         for table in self.tables:
             await table.stop()
-        await self.client.aclose()
+        await self.session.close()
 
 
 async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
@@ -64,9 +64,10 @@ async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
         partition = (murmur2(owner.encode()) & 0x7FFFFFFF) % count
         return any(tp.partition == partition for tp in consumer.assignment())
 
-    client = httpx.AsyncClient(follow_redirects=False)
-    deliverer = Deliverer(settings, producer, subscriptions, deliveries, client, owned)
-    return DeliverySink(deliverer, [subscriptions, deliveries], client)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=settings.webhook_concurrency, ttl_dns_cache=0))
+    deliverer = Deliverer(settings, producer, subscriptions, deliveries, session, owned)
+    return DeliverySink(deliverer, [subscriptions, deliveries], session)
 
 
 run_stage(stage, make_sink, BatchBounds(settings.stage_batch_size, 0.5, 0.0))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 from aiokafka.errors import KafkaError
 
 from services.delivery.schedule import next_wait, parse_retry_after
@@ -58,14 +58,14 @@ SENT_ALONE = (DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DELIV
 
 class Deliverer:
     def __init__(self, settings: Settings, producer: Any, subscriptions: Table[Subscription],
-                 deliveries: Table[Delivery], client: httpx.AsyncClient,
+                 deliveries: Table[Delivery], session: aiohttp.ClientSession,
                  owned: Callable[[str], bool] = lambda owner: True,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.producer = producer
         self.subscriptions = subscriptions
         self.deliveries = deliveries
-        self.client = client
+        self.session = session
         self.owned = owned  # does this worker own the owner's partition (and so its retries)?
         self.clock = clock
         self.policy = OutboundPolicy(settings.outbound_allow, settings.webhook_timeout_seconds)
@@ -84,6 +84,7 @@ class Deliverer:
         deliveries.listeners.append(self._on_change)
         for key, value in list(deliveries.rows.items()):
             self._on_change(key, value)
+        self._rebuild_sent_times()
 
     # -- the table's indexes -------------------------------------------------------------
     def _on_change(self, key: str, value: Any) -> None:
@@ -107,8 +108,8 @@ class Deliverer:
         return len(times)
 
     def _rebuild_sent_times(self) -> None:
-        rows = sorted((v for v in self.deliveries.values() if v.alert is not None and v.state in SENT_ALONE),
-                      key=lambda v: v.created_at)
+        rows = sorted((v for v in self.deliveries.values()
+                       if v.alert is not None and v.state in SENT_ALONE), key=lambda v: v.created_at)
         for value in rows:
             self.sent_times.setdefault(value.subscription_id, deque()).append(value.created_at)
 
@@ -195,7 +196,6 @@ class Deliverer:
 
     # -- the attempt loop ------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
-        self._rebuild_sent_times()
         next_digest_check = parked_until = self.clock()
         parked: list[tuple[datetime, str]] = []
         tasks: set[asyncio.Task[None]] = set()
@@ -277,14 +277,14 @@ class Deliverer:
         status: int | None = None
         retry_after: float | None = None
         try:
-            response, _ = await self.policy.post(self.client, subscription.webhook_url,
-                                                 body.encode(), headers)
-            status = response.status_code
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            answer = await self.policy.post(self.session, subscription.webhook_url, body.encode(),
+                                            headers)
+            status = answer.status
+            retry_after = parse_retry_after(answer.headers.get("Retry-After"), now)
             reason = f"receiver answered {status}"
         except RefusedAddress as exc:
             reason = f"refused: {exc}"
-        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         attempts = delivery.attempts + 1
         if status is not None and 200 <= status < 300:

@@ -93,8 +93,10 @@ async def read(subscription_id: str, key: KeyDep, store: StoreDep, settings: Set
 async def change(subscription_id: str, body: SubscriptionPatch, key: KeyDep, store: StoreDep,
                  settings: SettingsDep, request: Request) -> Any:
     current = owned(store, key, subscription_id)
-    update: dict[str, Any] = body.model_dump(
-        exclude_unset=True, exclude={"filters", "webhook_url", "remove_webhook", "reenable_webhook"})
+    given = body.model_dump(exclude_unset=True,
+                            exclude={"filters", "webhook_url", "remove_webhook", "reenable_webhook"})
+    # null clears the query (filters alone may remain); for the other fields it means "unchanged"
+    update: dict[str, Any] = {k: v for k, v in given.items() if v is not None or k == "query"}
     if body.filters is not None:
         update["filters"] = facet_filters(body.filters)
     check_query(update.get("query", current.query), update.get("filters", current.filters))

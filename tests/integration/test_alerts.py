@@ -149,6 +149,14 @@ async def test_keys_see_and_change_only_their_own_subscriptions(
     assert sid not in [s["subscription_id"] for s in listed["subscriptions"]]
     still = (await pipeline.search.get(f"/subscriptions/{sid}", headers=auth(mine))).json()
     assert still["name"] == "mine"
+    changed = await pipeline.search.patch(f"/subscriptions/{sid}", headers=auth(mine),
+                                          json={"name": "renamed", "active": False, "digest": None})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["name"], changed.json()["active"], changed.json()["digest"]) == \
+        ("renamed", False, "immediate")
+    refused = await pipeline.search.patch(f"/subscriptions/{sid}", headers=auth(mine),
+                                          json={"query": "diplom*"})
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["position"] == 0
     assert (await pipeline.search.delete(f"/subscriptions/{sid}", headers=auth(mine))).status_code == 204
     assert (await pipeline.search.get(f"/subscriptions/{sid}", headers=auth(mine))).status_code == 404
 

@@ -1,14 +1,18 @@
-"""The deliverer with a fake broker and a mock HTTP transport: states, retries, 410, giving
-up, disabling, the hourly limit and digests."""
+"""The deliverer with a fake broker and a real loopback receiver: states, retries, 410, giving
+up, disabling, the hourly limit, digests and the attempt loop."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import httpx
+import aiohttp
+import pytest
+from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from services.delivery.deliverer import Deliverer
@@ -26,7 +30,54 @@ from shared.settings import Settings
 from tests.fakes import FakeProducer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-HOOK = "http://127.0.0.1:9/hook"
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback; `answer(path)` decides each response."""
+
+    port: int
+    answer: Callable[[str], Awaitable[web.Response]]
+    seen: list[Seen] = field(default_factory=list)
+    sessions: list[aiohttp.ClientSession] = field(default_factory=list)  # closed at teardown
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.seen.append(Seen(request.path, {k.lower(): v for k, v in request.headers.items()},
+                              await request.text()))
+        return await self.answer(request.path)
+
+
+def status(code: int, **headers: str) -> Callable[[str], Awaitable[web.Response]]:
+    async def answer(path: str) -> web.Response:
+        return web.Response(status=code, headers=headers)
+    return answer
+
+
+@pytest.fixture
+async def hooks() -> AsyncIterator[Receiver]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    receiver = Receiver(port, status(200))
+    app = web.Application()
+    app.router.add_post("/{path}", receiver.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield receiver
+    for session in receiver.sessions:
+        await session.close()
+    await runner.cleanup()
 
 
 class Clock:
@@ -37,26 +88,20 @@ class Clock:
         return self.now
 
 
-def make(answer: Callable[[httpx.Request], httpx.Response], **sub: object
-         ) -> tuple[Deliverer, FakeProducer, list[httpx.Request], Clock]:
-    settings = Settings(outbound_allow="127.0.0.1", webhook_retry_schedule=[0, 5, 300],
-                        webhook_disable_after=2)
+def make(hooks: Receiver, settings: Settings | None = None, **sub: object
+         ) -> tuple[Deliverer, FakeProducer, list[Seen], Clock]:
+    settings = settings or Settings(outbound_allow="127.0.0.1", webhook_retry_schedule=[0, 5, 300],
+                                    webhook_disable_after=2)
     subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
     subscriptions.apply("s1", Subscription(
-        subscription_id="s1", owner="k1", name="n", query="q", webhook_url=HOOK,
+        subscription_id="s1", owner="k1", name="n", query="q", webhook_url=hooks.url(),
         webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token="t", **sub))  # type: ignore[arg-type]
     deliveries = Table(settings, Topic.DELIVERIES, Delivery, {"endpoint:": EndpointHealth})
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answer(request)
-
     producer = FakeProducer()
     clock = Clock()
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    deliverer = Deliverer(settings, producer, subscriptions, deliveries, client, clock=clock)
-    return deliverer, producer, seen, clock
+    hooks.sessions.append(aiohttp.ClientSession())
+    deliverer = Deliverer(settings, producer, subscriptions, deliveries, hooks.sessions[-1], clock=clock)
+    return deliverer, producer, hooks.seen, clock
 
 
 def alert(n: int = 1) -> AlertEvent:
@@ -70,23 +115,27 @@ def state(deliverer: Deliverer, alert_id: str) -> Delivery:
     return found
 
 
-async def test_delivered_signed_once_and_a_repeat_is_ignored() -> None:
-    deliverer, producer, seen, _ = make(lambda r: httpx.Response(204))
+async def test_delivered_signed_once_and_a_repeat_is_ignored(hooks: Receiver) -> None:
+    hooks.answer = status(204)
+    deliverer, producer, seen, _ = make(hooks)
     await deliverer.accept(alert())
     assert state(deliverer, "al_1").state is DeliveryState.PENDING
     await deliverer.attempt(state(deliverer, "al_1"))
     assert state(deliverer, "al_1").state is DeliveryState.DELIVERED
     request = seen[0]
-    assert request.headers["webhook-id"] == "al_1" and request.headers["host"] == "127.0.0.1:9"
-    payload = Webhook(SECRET).verify(request.content.decode(), dict(request.headers))
+    assert request.headers["webhook-id"] == "al_1"
+    assert request.headers["host"] == f"127.0.0.1:{hooks.port}"
+    payload = Webhook(SECRET).verify(request.body, request.headers)
     assert payload["data"]["title"] == "Title 1" and payload["type"] == "alert.created"
     writes = len(producer.sent)
     await deliverer.accept(alert())  # replayed, or a later article of the story
     assert len(producer.sent) == writes
 
 
-async def test_failures_are_retried_on_the_schedule_then_given_up_and_dead_lettered() -> None:
-    deliverer, producer, seen, clock = make(lambda r: httpx.Response(500))
+async def test_failures_are_retried_on_the_schedule_then_given_up_and_dead_lettered(
+        hooks: Receiver) -> None:
+    hooks.answer = status(500)
+    deliverer, producer, seen, clock = make(hooks)
     await deliverer.accept(alert())
     for expected_wait in (5, 300):
         await deliverer.attempt(state(deliverer, "al_1"))
@@ -104,16 +153,19 @@ async def test_failures_are_retried_on_the_schedule_then_given_up_and_dead_lette
     assert len(seen) == 3 and {r.headers["webhook-id"] for r in seen} == {"al_1"}
 
 
-async def test_retry_after_pushes_the_next_attempt() -> None:
-    deliverer, _, _, clock = make(lambda r: httpx.Response(503, headers={"Retry-After": "120"}))
+async def test_retry_after_pushes_the_next_attempt(hooks: Receiver) -> None:
+    hooks.answer = status(503, **{"Retry-After": "120"})
+    deliverer, _, _, clock = make(hooks)
     await deliverer.accept(alert())
     await deliverer.attempt(state(deliverer, "al_1"))
     record = state(deliverer, "al_1")
     assert record.next_attempt_at == clock.now + timedelta(seconds=120)
 
 
-async def test_gone_disables_the_endpoint_and_later_alerts_fail_with_the_reason() -> None:
-    deliverer, _, seen, _ = make(lambda r: httpx.Response(410))
+async def test_gone_disables_the_endpoint_and_later_alerts_fail_with_the_reason(
+        hooks: Receiver) -> None:
+    hooks.answer = status(410)
+    deliverer, _, seen, _ = make(hooks)
     await deliverer.accept(alert(1))
     await deliverer.attempt(state(deliverer, "al_1"))
     assert state(deliverer, "al_1").state is DeliveryState.FAILED
@@ -123,8 +175,9 @@ async def test_gone_disables_the_endpoint_and_later_alerts_fail_with_the_reason(
     assert len(seen) == 1
 
 
-async def test_consecutive_failed_alerts_disable_the_endpoint() -> None:
-    deliverer, _, _, _ = make(lambda r: httpx.Response(500))
+async def test_consecutive_failed_alerts_disable_the_endpoint(hooks: Receiver) -> None:
+    hooks.answer = status(500)
+    deliverer, _, _, _ = make(hooks)
     for n in (1, 2):
         await deliverer.accept(alert(n))
         for _ in range(3):
@@ -134,8 +187,8 @@ async def test_consecutive_failed_alerts_disable_the_endpoint() -> None:
     assert "2 alerts in a row" in (deliverer.disabled_reason(subscription) or "")
 
 
-async def test_a_refused_address_is_a_failed_attempt_not_a_request() -> None:
-    deliverer, _, seen, _ = make(lambda r: httpx.Response(200))
+async def test_a_refused_address_is_a_failed_attempt_not_a_request(hooks: Receiver) -> None:
+    deliverer, _, seen, _ = make(hooks)
     deliverer.policy.allowed_networks.clear()
     await deliverer.accept(alert())
     await deliverer.attempt(state(deliverer, "al_1"))
@@ -144,8 +197,8 @@ async def test_a_refused_address_is_a_failed_attempt_not_a_request() -> None:
     assert seen == []
 
 
-async def test_over_the_hourly_limit_alerts_roll_into_one_digest() -> None:
-    deliverer, _, seen, clock = make(lambda r: httpx.Response(200), max_alerts_per_hour=2)
+async def test_over_the_hourly_limit_alerts_roll_into_one_digest(hooks: Receiver) -> None:
+    deliverer, _, seen, clock = make(hooks, max_alerts_per_hour=2)
     for n in (1, 2, 3, 4):
         await deliverer.accept(alert(n))
     states = [state(deliverer, f"al_{n}").state for n in (1, 2, 3, 4)]
@@ -158,19 +211,20 @@ async def test_over_the_hourly_limit_alerts_roll_into_one_digest() -> None:
     assert digest.digest_of == ["al_3", "al_4"] and digest.state is DeliveryState.PENDING
     assert {state(deliverer, f"al_{n}").state for n in (3, 4)} == {DeliveryState.DIGESTED}
     await deliverer.attempt(digest)
-    body = json.loads(seen[-1].content)
+    body = json.loads(seen[-1].body)
     assert body["type"] == "alert.digest"
     assert [a["alert_id"] for a in body["data"]["alerts"]] == ["al_3", "al_4"]
 
 
-async def test_digest_subscriptions_queue_everything() -> None:
-    deliverer, _, _, _ = make(lambda r: httpx.Response(200), digest="daily")
+async def test_digest_subscriptions_queue_everything(hooks: Receiver) -> None:
+    deliverer, _, _, _ = make(hooks, digest="daily")
     await deliverer.accept(alert())
     assert state(deliverer, "al_1").state is DeliveryState.QUEUED
 
 
-async def test_the_attempt_loop_delivers_what_is_due_and_only_for_owned_partitions() -> None:
-    deliverer, _, seen, _ = make(lambda r: httpx.Response(200))
+async def test_the_attempt_loop_delivers_what_is_due_and_only_for_owned_partitions(
+        hooks: Receiver) -> None:
+    deliverer, _, seen, _ = make(hooks)
     deliverer.clock = lambda: datetime.now(UTC)
     mine = {"k1": False}
     deliverer.owned = lambda owner: mine[owner]
@@ -192,23 +246,22 @@ async def test_the_attempt_loop_delivers_what_is_due_and_only_for_owned_partitio
     assert [r.headers["webhook-id"] for r in seen] == ["al_1", "al_2"]
 
 
-async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions() -> None:
+async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(hooks: Receiver) -> None:
     release = asyncio.Event()
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/slow":
+    async def answer(path: str) -> web.Response:
+        if path == "/slow":
             await release.wait()
-        return httpx.Response(200)
+        return web.Response(status=200)
 
+    hooks.answer = answer
     settings = Settings(outbound_allow="127.0.0.1", webhook_concurrency=10)
-    subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    deliverer, _, _, _ = make(hooks, settings)
+    deliverer.clock = lambda: datetime.now(UTC)
     for sid, path in (("slow", "/slow"), ("fast", "/fast")):
-        subscriptions.apply(sid, Subscription(
-            subscription_id=sid, owner="k1", name=sid, query="q", webhook_url=f"http://127.0.0.1:9{path}",
+        deliverer.subscriptions.apply(sid, Subscription(
+            subscription_id=sid, owner="k1", name=sid, query="q", webhook_url=hooks.url(path),
             webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token=sid))
-    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {"endpoint:": EndpointHealth})
-    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    deliverer = Deliverer(settings, FakeProducer(), subscriptions, deliveries, client)
     stop = asyncio.Event()
     loop = asyncio.create_task(deliverer.run(stop))
     await deliverer.accept_all([alert(n).model_copy(update={"subscription_id": "slow"}) for n in range(30)])
