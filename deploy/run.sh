@@ -25,10 +25,14 @@ case "$command" in
   demo)
     exec "$venv/bin/python" -m deploy.local demo "$@" ;;
   test)
-    # The search page's end-to-end test drives Debian's Chromium (Playwright downloads none).
-    if ! command -v chromium > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-      echo "installing Debian's chromium for the search page test ..."
-      apt-get update -qq && apt-get install -y -qq chromium > /dev/null
+    # The page tests drive Debian's Chromium (Playwright downloads none); the alerting rules
+    # are checked and unit-tested with promtool, from Debian's prometheus package.
+    missing=""
+    command -v chromium > /dev/null || missing="$missing chromium"
+    command -v promtool > /dev/null || missing="$missing prometheus"
+    if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+      echo "installing Debian's$missing for the tests ..."
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing > /dev/null
     fi
     "$venv/bin/ruff" check .
     "$venv/bin/mypy" shared services deploy bench

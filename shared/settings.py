@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     ingest_port: int = 8001
     search_host: str = "127.0.0.1"
     search_port: int = 8000
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = 8002
+    monitor_poll_seconds: float = Field(default=5.0, gt=0)
+    # Workers serve /metrics on metrics_port_base + their row in the topology table (the next
+    # free port, in steps of the table's length, when several run on one host).
+    metrics_host: str = "127.0.0.1"
+    metrics_port_base: int = 9400
 
     # A prefix for topics, consumer groups and indices, so several deployments (or a test session)
     # can share one broker and one Elasticsearch node without seeing each other's data.
@@ -49,6 +56,10 @@ class Settings(BaseSettings):
     dead_letter_max_consecutive: int = Field(default=20, ge=1)
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
     dead_letter_window: int = Field(default=200, ge=1)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)  # a worker says it is alive this often
+    # "<stage>:<text>": that stage rejects messages containing the text (for drills and tests of
+    # the dead-letter and replay path; empty in production).
+    inject_failure: str = ""
 
     # Indexing: a bulk request goes out when either bound is reached.
     index_batch_size: int = Field(default=500, ge=1)

@@ -32,10 +32,11 @@ class Services:
         self.env = dict(env or {})
         self.processes = {name: ManagedProcess(name, state_dir) for name in SERVICES}
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
         process = self.processes[name]
         if not process.running():
-            process.start([sys.executable, "-m", f"services.{name}"], env=self.env, cwd=REPO_ROOT)
+            process.start([sys.executable, "-m", f"services.{name}"],
+                          env={**self.env, **(extra_env or {})}, cwd=REPO_ROOT)
 
     def up(self, timeout: float = 120.0) -> None:
         for name in SERVICES:
@@ -45,6 +46,8 @@ class Services:
                    timeout, "the ingest API")
         wait_until(lambda: _http_ok(f"http://{s.search_host}:{s.search_port}/health"),
                    timeout, "the search API")
+        wait_until(lambda: _http_ok(f"http://{s.monitor_host}:{s.monitor_port}/health"),
+                   timeout, "the monitor")
         dead = [name for name, process in self.processes.items() if not process.running()]
         if dead:
             logs = "\n".join(f"{self.processes[n].log_file}:\n{self.processes[n].tail(15)}" for n in dead)

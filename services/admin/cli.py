@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
 
 from services.admin.file_import import Item, find_files, read_items
 from services.subscriptions.keys import new_key, revoked
@@ -187,6 +192,106 @@ def keys_list() -> None:
     for record in sorted(asyncio.run(run()), key=lambda r: r.created_at):
         state = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
         typer.echo(f"{record.key_id}  {record.name:30}  created {record.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+def _monitor(path: str, method: str = "GET", **params: str | int | bool | None) -> dict[str, Any]:
+    settings = get_settings()
+    url = f"http://{settings.monitor_host}:{settings.monitor_port}{path}"
+    try:
+        response = httpx.request(method, url, params={k: v for k, v in params.items() if v is not None},
+                                 timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"the monitor at {url} is not reachable ({exc}); is `python -m services.monitor` "
+                   "running?", err=True)
+        raise typer.Exit(2) from exc
+    body = response.json()
+    if response.status_code >= 400:
+        typer.echo(f"{response.status_code}: {body.get('error', {}).get('message', body)}", err=True)
+        raise typer.Exit(1)
+    return dict(body)
+
+
+STATUS_STYLE = {"OK": "green", "WARN": "yellow", "ERR": "bold red"}
+
+
+def status_table() -> RichTable:
+    overview = _monitor("/ops/overview")
+    rates = {t["topic"]: t["rate"] for t in overview["topics"]}
+    letters = overview["deadletters"]["by_stage"]
+    table = RichTable(title="newsflow", box=None)
+    for column in ("stage", "status", "workers", "in/s", "lag", "lag s", "p99 s", "dead letters"):
+        table.add_column(column, justify="left" if column in ("stage", "status") else "right")
+    for group in overview["groups"]:
+        stage = group["stage"]
+        p99 = overview["latency"].get(stage, {}).get("p99")
+        table.add_row(stage, f"[{STATUS_STYLE.get(group['status'], '')}]{group['status']}",
+                      str(len(group["workers"])), f"{rates.get(group['topic'], 0):.1f}",
+                      str(group["lag"]), f"{group['lag_seconds']:.1f}",
+                      "-" if p99 is None else f"{p99:.2f}", str(sum(letters.get(stage, {}).values())))
+    end_to_end = overview["latency"].get("ingest_to_indexed")
+    if end_to_end:
+        table.caption = (f"ingest → indexed p50 {end_to_end['p50']:.2f} s, p99 {end_to_end['p99']:.2f} s "
+                         f"(last 5 min, n={end_to_end['count']})")
+    return table
+
+
+@app.command()
+def status(watch: Annotated[bool, typer.Option(help="refresh every 2 s until Ctrl-C")] = False) -> None:
+    """Every stage: status, workers, rate, lag (messages and seconds), p99, dead letters."""
+    console = Console()
+    if not watch:
+        console.print(status_table())
+        return
+    with Live(status_table(), console=console, refresh_per_second=1) as live:
+        while True:
+            time.sleep(2)
+            live.update(status_table())
+
+
+letters_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay.")
+app.add_typer(letters_app, name="deadletters")
+
+
+@letters_app.command("list")
+def letters_list(stage: str | None = None, error_type: str | None = None, page: int = 1,
+                 size: int = 20) -> None:
+    """Newest first, filtered by stage and error type."""
+    found = _monitor("/ops/deadletters", stage=stage, error_type=error_type, page=page, size=size)
+    for letter in found["letters"]:
+        replay = letter["replay"]["state"] if letter["replay"] else "-"
+        typer.echo(f"{letter['id']:>10}  {letter['at'][:19]}  {letter['stage']:10}  "
+                   f"{letter['error_type']:22}  {letter['article_id'] or '-':34}  replay {replay}")
+    typer.echo(f"{found['total']} letters", err=True)
+
+
+@letters_app.command("show")
+def letters_show(letter_id: str) -> None:
+    """One letter: error, source, headers and payload."""
+    typer.echo(json.dumps(_monitor(f"/ops/deadletters/{letter_id}"), indent=2))
+
+
+@letters_app.command("replay")
+def letters_replay(letter_ids: Annotated[list[str] | None, typer.Argument()] = None,
+                   stage: str | None = None, error_type: str | None = None,
+                   force: Annotated[bool, typer.Option(help="replay letters replayed before")] = False,
+                   ) -> None:
+    """Send letters back to their source topic: by id, or every letter of a stage/error type."""
+    if letter_ids:
+        for letter_id in letter_ids:
+            _monitor(f"/ops/deadletters/{letter_id}:replay", "POST", force=force)
+            typer.echo(f"replayed {letter_id}")
+        return
+    if not (stage or error_type):
+        typer.echo("name letter ids, or --stage/--error-type to replay a filtered set", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    response = httpx.post(f"http://{settings.monitor_host}:{settings.monitor_port}/ops/deadletters:replay",
+                          params={"force": force}, json={"stage": stage, "error_type": error_type},
+                          timeout=60)
+    body = response.json()
+    typer.echo(f"replayed {len(body['replayed'])}, refused {len(body['refused'])}")
+    for refusal in body["refused"]:
+        typer.echo(f"  {refusal['id']}: {refusal['reason']}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from services.search_api.query_language import QuerySyntaxError
 from shared.contracts.alerts import AlertEvent, Subscription
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
+from shared.runtime.metrics import ALERTS_MATCHED
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class LiveSubscriptions:
         with self._lock:
             matched = [self.subscriptions[sid] for sid in self.index.matches(view)]
         summary = (article.subtitle or article.body or "")[:SUMMARY_CHARS] or None
+        ALERTS_MATCHED.inc(len(matched))
         return [
             AlertEvent(alert_id=AlertEvent.make_id(sub, article.article_id, article.story_id),
                        subscription_id=sub.subscription_id, owner=sub.owner,

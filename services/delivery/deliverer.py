@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from shared.contracts.messages import DeadLetter, utcnow
 from shared.contracts.topology import Stage, Topic, topic_name
 from shared.http.outbound import OutboundPolicy, RefusedAddress
 from shared.runtime.dead_letters import DeadLetterSender, backoff
+from shared.runtime.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_SECONDS
 from shared.runtime.stage import sleep_unless_stopped
 from shared.runtime.tables import Table
 from shared.settings import Settings
@@ -276,6 +278,7 @@ class Deliverer:
         headers = webhook_headers(subscription.webhook_secrets, delivery.delivery_id, now, body)
         status: int | None = None
         retry_after: float | None = None
+        started = time.perf_counter()
         try:
             answer = await self.policy.post(self.session, subscription.webhook_url, body.encode(),
                                             headers)
@@ -284,9 +287,14 @@ class Deliverer:
             reason = f"receiver answered {status}"
         except RefusedAddress as exc:
             reason = f"refused: {exc}"
+            WEBHOOK_ATTEMPTS.labels("refused").inc()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            WEBHOOK_ATTEMPTS.labels("error").inc()
         attempts = delivery.attempts + 1
+        WEBHOOK_SECONDS.observe(time.perf_counter() - started)
+        if status is not None:
+            WEBHOOK_ATTEMPTS.labels("delivered" if 200 <= status < 300 else "failed").inc()
         if status is not None and 200 <= status < 300:
             await self._finish(delivery, DeliveryState.DELIVERED, status, None, attempts)
             health = self.endpoint(subscription)

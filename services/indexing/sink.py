@@ -20,6 +20,7 @@ from elasticsearch import TransportError
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
 from shared.runtime.dead_letters import InvalidMessage, backoff
+from shared.runtime.metrics import BULK_DOCUMENTS, BULK_RETRIES
 from shared.runtime.stage import Decoded, Outcome, sleep_unless_stopped
 from shared.settings import Settings
 
@@ -54,6 +55,7 @@ class BulkIndexSink:
         attempt = outage = 0
         while pending:
             try:
+                BULK_DOCUMENTS.observe(len(pending))
                 response = await self.es.bulk(operations=self._operations(pending))
             except (ESConnectionError, TransportError) as exc:
                 # Elasticsearch is unreachable: nothing is lost while we wait, offsets stay put.
@@ -76,6 +78,7 @@ class BulkIndexSink:
             if retry:
                 attempt += 1
                 self.retried += len(retry)
+                BULK_RETRIES.inc(len(retry))
                 delay = backoff(attempt)
                 log.warning("%d documents throttled or failed; retrying in %.1fs", len(retry), delay)
                 await sleep_unless_stopped(stop, delay)

@@ -15,6 +15,7 @@ from shared.contracts.messages import RawArticle
 from shared.http.errors import error_response, install_error_handlers
 from shared.http.health import health_router
 from shared.runtime.kafka import make_producer, publish_raw
+from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings
 
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Submit news articles to the newsflow pipeline.")
     app.state.settings = settings
     install_error_handlers(app)
+    instrument_app(app, "ingest")
 
     @app.middleware("http")
     async def limit_size(request: Request, call_next: Any) -> Any:

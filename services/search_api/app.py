@@ -24,6 +24,7 @@ from services.subscriptions.store import AlertStore
 from shared.http.errors import error_response, install_error_handlers
 from shared.http.health import health_router
 from shared.runtime.elasticsearch import ensure_index, make_client
+from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings
 
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               f"Query syntax:\n```{SYNTAX_HELP}```")
     app.state.settings = settings
     install_error_handlers(app)
+    instrument_app(app, "search_api")
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:

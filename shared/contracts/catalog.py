@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, Subscription
 from shared.contracts.messages import DeadLetter, EnrichedArticle, ExtractedArticle, Message, RawArticle
+from shared.contracts.ops import Replay, WorkerHeartbeat
 from shared.contracts.topology import Topic
 
 MESSAGE_OF_TOPIC: dict[Topic, type[Message]] = {
@@ -15,4 +16,6 @@ MESSAGE_OF_TOPIC: dict[Topic, type[Message]] = {
     Topic.API_KEYS: ApiKey,
     Topic.ALERTS: AlertEvent,
     Topic.DELIVERIES: Delivery,  # and EndpointHealth under `endpoint:` keys
+    Topic.HEARTBEATS: WorkerHeartbeat,
+    Topic.REPLAYS: Replay,
 }

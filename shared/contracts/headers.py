@@ -31,6 +31,8 @@ class Header(StrEnum):
     ERROR_TOPIC = "newsflow-error-topic"
     ERROR_PARTITION = "newsflow-error-partition"
     ERROR_OFFSET = "newsflow-error-offset"
+    # Set on a message sent back from the dead-letter topic: the letter's id.
+    REPLAY_OF = "newsflow-replay-of"
 
 
 def headers_for(article_id: str, submitted_at: datetime, stage: Stage) -> Headers:

@@ -26,10 +26,14 @@ class Topic(StrEnum):
     API_KEYS = "news.apikeys"
     ALERTS = "news.alerts"
     DELIVERIES = "news.deliveries"
+    # Ops: live workers, and dead letters sent back.
+    HEARTBEATS = "news.heartbeats"
+    REPLAYS = "news.replays"
 
 
 # Topics read as tables: every reader materialises the whole topic, keyed by message key.
-COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES})
+COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.HEARTBEATS,
+                       Topic.REPLAYS})
 
 
 class Stage(StrEnum):
@@ -75,8 +79,8 @@ TOPOLOGY: tuple[StageSpec, ...] = (
 # The chain every article goes through, ingest to index.
 PIPELINE = TOPOLOGY[:4]
 
-# Services that are not stages of the chain: they read the index or feed the ingest API.
-SIDE_SERVICES = ("search_api",)
+# Services that are not stages of the chain: they read the index, or watch the topics.
+SIDE_SERVICES = ("search_api", "monitor")
 
 
 def spec(stage: Stage) -> StageSpec:

@@ -16,8 +16,11 @@ deterministic and Elasticsearch writes are keyed by them, so a replay never dupl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +33,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared.contracts.catalog import MESSAGE_OF_TOPIC
 from shared.contracts.headers import headers_for
+from shared.contracts.messages import utcnow
+from shared.contracts.ops import WorkerHeartbeat
 from shared.contracts.topology import StageSpec, Topic, topic_name
 from shared.runtime.dead_letters import (
     DeadLetterLimit,
@@ -42,6 +47,7 @@ from shared.runtime.dead_letters import (
     build_dead_letter,
 )
 from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
+from shared.runtime.metrics import BATCH_SECONDS, MESSAGES_DEAD_LETTERED, MESSAGES_PROCESSED, serve_metrics
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -110,13 +116,51 @@ class StageRuntime:
         self.policy = policy or DeadLetterPolicy(DeadLetterLimit.from_settings(settings))
         self.model: type[BaseModel] = MESSAGE_OF_TOPIC[spec.reads]
         self.processed = 0
+        self.dead_lettered = 0
+        self.heartbeat: Callable[[WorkerHeartbeat], Awaitable[Any]] | None = None
+        self.started_at = utcnow()
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self.metrics_port: int | None = None
+
+    def beat(self, stopping: bool = False) -> WorkerHeartbeat:
+        assignment = getattr(self.consumer, "assignment", None)
+        partitions = sorted(tp.partition for tp in assignment()) if assignment else []
+        return WorkerHeartbeat(stage=self.spec.stage, instance=self.instance, partitions=partitions,
+                               processed=self.processed, dead_lettered=self.dead_lettered,
+                               started_at=self.started_at, stopping=stopping,
+                               metrics_port=self.metrics_port)
+
+    async def _beating(self, stop: asyncio.Event) -> None:
+        """Says this worker is alive (and which partitions it holds) every few seconds."""
+        assert self.heartbeat is not None
+        while not stop.is_set():
+            try:
+                await self.heartbeat(self.beat())
+            except KafkaError as exc:
+                log.warning("%s: heartbeat not sent: %s", self.spec.stage, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; raises StageHalted when the dead-letter limits are crossed."""
+        heartbeat = self.heartbeat
+        beating = asyncio.create_task(self._beating(stop)) if heartbeat else None
+        try:
+            await self._run(stop)
+        finally:
+            if beating is not None and heartbeat is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await beating
+                with contextlib.suppress(KafkaError):
+                    await heartbeat(self.beat(stopping=True))
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             records = await self.collect(stop)
             if not records:
                 continue
+            started = time.perf_counter()
             try:
                 await self.handle(records, stop)
             except Stopping:
@@ -124,6 +168,7 @@ class StageRuntime:
                          self.spec.stage, len(records))
                 return
             await self.commit(records)
+            BATCH_SECONDS.labels(self.spec.stage.value).observe(time.perf_counter() - started)
 
     async def collect(self, stop: asyncio.Event) -> list[Record]:
         """Waits for a first message, then lingers briefly for more: a lone article goes at
@@ -157,6 +202,7 @@ class StageRuntime:
             if outcome is None:
                 self.policy.record_valid()
                 self.processed += 1
+                MESSAGES_PROCESSED.labels(self.spec.stage.value).inc()
             else:
                 await self.reject(item.record, outcome,
                                   getattr(item.message, "article_id", None))
@@ -164,6 +210,9 @@ class StageRuntime:
     def decode(self, record: Record) -> BaseModel:
         if not record.value:
             raise InvalidMessage("empty message", "DecodeError")
+        stage, _, marker = self.settings.inject_failure.partition(":")
+        if stage == self.spec.stage and marker and marker.encode() in record.value:
+            raise InvalidMessage(f"injected failure: the message contains {marker!r}", "InjectedFailure")
         try:
             return self.model.model_validate_json(record.value)
         except ValidationError as exc:
@@ -173,6 +222,8 @@ class StageRuntime:
         self.policy.record_invalid(error)  # may raise StageHalted: then nothing is committed
         letter = build_dead_letter(record, self.spec.stage, error, article_id)
         await self.dead_letters.send(letter, record.headers)
+        self.dead_lettered += 1
+        MESSAGES_DEAD_LETTERED.labels(self.spec.stage.value, letter.error_type).inc()
 
     async def commit(self, records: Sequence[Record]) -> None:
         offsets: dict[TopicPartition, int] = {}
@@ -293,6 +344,14 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
             await consumer.start()
             runtime = StageRuntime(spec, settings, consumer, sink,
                                    DeadLetterSender(producer, settings), bounds)
+            heartbeats = topic_name(settings, Topic.HEARTBEATS)
+
+            async def heartbeat(beat: WorkerHeartbeat) -> None:
+                await producer.send(heartbeats, beat.to_bytes(),
+                                    key=f"{beat.stage}/{beat.instance}".encode())
+
+            runtime.heartbeat = heartbeat
+            runtime.metrics_port = serve_metrics(settings, spec)
             log.info("%s: reading %s, writing %s", spec.stage, spec.reads, spec.writes)
             await runtime.run(stop)
         finally:

@@ -60,6 +60,7 @@ class Pipeline:
     services: Services
     ingest: httpx.AsyncClient
     search: httpx.AsyncClient
+    monitor: httpx.AsyncClient
 
     async def submit(self, payload: dict[str, Any]) -> str:
         response = await self.ingest.post("/articles", json=payload)
@@ -126,6 +127,9 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
         "NEWSFLOW_NAMESPACE": namespace,
         "NEWSFLOW_INGEST_PORT": str(_free_port()),
         "NEWSFLOW_SEARCH_PORT": str(_free_port()),
+        "NEWSFLOW_MONITOR_PORT": str(_free_port()),
+        "NEWSFLOW_MONITOR_POLL_SECONDS": "1",
+        "NEWSFLOW_HEARTBEAT_SECONDS": "1",
         "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
         # The tests' webhook receiver listens on loopback, which the outbound policy refuses
         # unless named; retries come quickly so a failing receiver is tested in seconds.
@@ -145,9 +149,10 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
         raise
     ingest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=30)
     search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30)
-    yield Pipeline(settings, services, ingest, search)
-    await ingest.aclose()
-    await search.aclose()
+    monitor = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.monitor_port}", timeout=30)
+    yield Pipeline(settings, services, ingest, search, monitor)
+    for client in (ingest, search, monitor):
+        await client.aclose()
     services.down()
     await _drop_namespace(settings)
 

@@ -1,0 +1,189 @@
+"""The monitor's JSON API (and the ops page): topics, groups, latency, dead letters with replay.
+
+    GET  /ops/topics                      rates, partitions, retained messages, newest message
+    GET  /ops/groups                      per stage: status, lag (messages, seconds), workers
+    GET  /ops/latency                     p50/p95/p99 per stage and ingest → enriched/alerted/indexed
+    GET  /ops/overview                    all of the above at once (the page and `newsflow status`)
+    GET  /ops/deadletters                 browse: stage, error_type, since, until, page, size
+    GET  /ops/deadletters/stats           counts per stage and error type, and over time
+    GET  /ops/deadletters/{id}            one letter: payload, error, source, headers, replay
+    POST /ops/deadletters/{id}:replay     send it back to its source topic (force=true: again)
+    POST /ops/deadletters:replay          the same for every letter a filter selects
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import BaseModel
+
+from services.monitor.collector import Collector
+from services.monitor.deadletters import DeadLetterStore, ReplayRefused
+from shared.contracts.document import DocField
+from shared.http.errors import ApiError, install_error_handlers
+from shared.http.health import health_router
+from shared.http.settings_dep import SettingsDep
+from shared.runtime.elasticsearch import make_client
+from shared.runtime.kafka import kafka_reachable, make_producer
+from shared.runtime.metrics import instrument_app
+from shared.settings import Settings, get_settings
+from shared.text.dates import parse_iso
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+
+def get_collector(request: Request) -> Collector:
+    collector: Collector | None = getattr(request.app.state, "collector", None)
+    if collector is None or not collector.ready.is_set():
+        raise ApiError(503, "starting", "the monitor is taking its first look", headers={"Retry-After": "2"})
+    return collector
+
+
+def get_letters(request: Request) -> DeadLetterStore:
+    store: DeadLetterStore | None = getattr(request.app.state, "letters", None)
+    if store is None:
+        raise ApiError(503, "starting", "the monitor is starting", headers={"Retry-After": "2"})
+    return store
+
+
+CollectorDep = Annotated[Collector, Depends(get_collector)]
+LettersDep = Annotated[DeadLetterStore, Depends(get_letters)]
+
+
+@router.get("/topics", summary="Per topic: rate, partitions, retained messages, newest message")
+async def topics(collector: CollectorDep) -> Any:
+    return {"topics": collector.topics_view(time.time())}
+
+
+@router.get("/groups", summary="Per stage's consumer group: Burrow status, lag in messages and seconds")
+async def groups(collector: CollectorDep) -> Any:
+    return {"groups": collector.groups}
+
+
+@router.get("/latency", summary="Time in each stage and end to end, last 5 minutes")
+async def latency(collector: CollectorDep) -> Any:
+    return {"window_seconds": 300, "latency": collector.latency_view(time.time())}
+
+
+@router.get("/overview", summary="Topics, groups, latency and dead-letter counts at once")
+async def overview(collector: CollectorDep, letters: LettersDep) -> Any:
+    now = time.time()
+    return {"at": now, "topics": collector.topics_view(now), "groups": collector.groups,
+            "latency": collector.latency_view(now), "deadletters": letters.counts(now=now)}
+
+
+def _time(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_iso(value).timestamp()
+    except ValueError as exc:
+        raise ApiError(400, "bad_date", f"'{name}' must be an ISO date or time") from exc
+
+
+class LetterFilter(BaseModel):
+    stage: str | None = None
+    error_type: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+@router.get("/deadletters/stats", summary="Dead letters per stage and error type, and over time")
+async def deadletter_stats(letters: LettersDep,
+                           bucket_seconds: Annotated[int, Query(ge=10, le=86_400)] = 300) -> Any:
+    return letters.counts(bucket_seconds=bucket_seconds, now=time.time())
+
+
+@router.get("/deadletters", summary="Browse dead letters, newest first")
+async def deadletters(letters: LettersDep, stage: str | None = None, error_type: str | None = None,
+                      since: str | None = None, until: str | None = None,
+                      page: Annotated[int, Query(ge=1)] = 1,
+                      size: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
+    found = letters.query(stage, error_type, _time(since, "since"), _time(until, "until"))
+    chosen = found[(page - 1) * size: page * size]
+    return {"total": len(found), "page": page, "size": size,
+            "letters": [letter.summary() | {"replay": letters.outcome(letter.letter_id, None)}
+                        for letter in chosen]}
+
+
+async def _indexed_at(request: Request, article_id: str | None) -> float | None:
+    es = request.app.state.es
+    if not article_id:
+        return None
+    try:
+        found = await es.get(index=request.app.state.settings.index_alias, id=article_id,
+                             source_includes=[DocField.INDEXED_AT])
+    except Exception:
+        return None
+    value = found.get("_source", {}).get(DocField.INDEXED_AT)
+    return parse_iso(value).timestamp() if value else None
+
+
+@router.get("/deadletters/{letter_id}", summary="One dead letter in full")
+async def deadletter(letter_id: str, letters: LettersDep, request: Request) -> Any:
+    found = letters.letters.get(letter_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no dead letter {letter_id}")
+    return {**found.summary(), "error": found.letter.error,
+            "payload": found.letter.payload, "payload_encoding": found.letter.payload_encoding,
+            "headers": {k: v.decode(errors="replace") for k, v in found.headers},
+            "replay": letters.outcome(letter_id, await _indexed_at(request, found.letter.article_id))}
+
+
+@router.post("/deadletters/{letter_id}:replay", summary="Send a letter back to its source topic")
+async def replay_one(letter_id: str, letters: LettersDep, request: Request, force: bool = False) -> Any:
+    try:
+        replay = await letters.replay(request.app.state.producer, letter_id, force)
+    except ReplayRefused as exc:
+        raise ApiError(exc.status, exc.code, exc.reason) from exc
+    return replay.model_dump(mode="json")
+
+
+@router.post("/deadletters:replay", summary="Replay every letter a filter selects (once each)")
+async def replay_many(body: LetterFilter, letters: LettersDep, request: Request,
+                      force: bool = False) -> Any:
+    found = letters.query(body.stage, body.error_type, _time(body.since, "since"), _time(body.until, "until"))
+    replayed, refused = [], []
+    for letter in found:
+        try:
+            await letters.replay(request.app.state.producer, letter.letter_id, force)
+            replayed.append(letter.letter_id)
+        except ReplayRefused as exc:
+            refused.append({"id": letter.letter_id, "reason": exc.reason})
+    return {"replayed": replayed, "refused": refused}
+
+
+async def health_checks(settings: SettingsDep) -> dict[str, str]:
+    return {"kafka": "ok" if await kafka_reachable(settings.kafka_bootstrap) else "unreachable"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.es = make_client(settings)
+        app.state.producer = make_producer(settings)
+        await app.state.producer.start()
+        app.state.collector = Collector(settings, app.state.es)
+        await app.state.collector.start()
+        app.state.letters = DeadLetterStore(settings)
+        await app.state.letters.start()
+        yield
+        await app.state.letters.stop()
+        await app.state.collector.stop()
+        await app.state.producer.stop()
+        await app.state.es.close()
+
+    app = FastAPI(title="newsflow monitor", version="0.1.0", lifespan=lifespan, description=__doc__)
+    app.state.settings = settings
+    install_error_handlers(app)
+    instrument_app(app, "monitor")
+    app.include_router(router)
+    app.include_router(health_router(health_checks))
+    return app
+

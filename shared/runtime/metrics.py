@@ -1,0 +1,92 @@
+"""Prometheus metrics, defined once (prometheus-client): base units, `_total` counters,
+`_seconds` histograms, labels of low cardinality (stage, service, route, outcome; never an
+article or a subscription).
+
+HTTP services mount `/metrics` and count every request (`instrument_app`); stage workers serve
+`/metrics` on their own port (`serve_metrics`: `metrics_port_base` + the stage's row in the
+topology table, or the next free port when several workers of a stage share a host).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Counter, Gauge, Histogram, make_asgi_app, start_http_server
+
+from shared.contracts.topology import TOPOLOGY, StageSpec
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PROCESSED = Counter("newsflow_messages_processed_total",
+                             "Messages a stage handled (delivered to its destination)", ["stage"])
+MESSAGES_DEAD_LETTERED = Counter("newsflow_messages_dead_lettered_total",
+                                 "Messages a stage sent to the dead-letter topic", ["stage", "error_type"])
+BATCH_SECONDS = Histogram("newsflow_batch_processing_seconds",
+                          "Time to handle one batch, decode to acknowledgement", ["stage"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+BULK_DOCUMENTS = Histogram("newsflow_bulk_documents", "Documents per bulk request to Elasticsearch",
+                           buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000))
+BULK_RETRIES = Counter("newsflow_bulk_retries_total", "Bulk items retried after 429/5xx")
+ALERTS_MATCHED = Counter("newsflow_alerts_matched_total", "Alert events the matcher produced")
+WEBHOOK_ATTEMPTS = Counter("newsflow_webhook_attempts_total", "Webhook attempts by outcome",
+                           ["outcome"])  # delivered, retrying, failed, refused
+WEBHOOK_SECONDS = Histogram("newsflow_webhook_attempt_seconds", "Time of one webhook attempt",
+                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
+HTTP_REQUESTS = Counter("newsflow_http_requests_total", "HTTP requests answered",
+                        ["service", "method", "route", "status"])
+HTTP_SECONDS = Histogram("newsflow_http_request_duration_seconds", "HTTP request duration",
+                         ["service", "route"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+# The monitor's view of the pipeline.
+CONSUMER_LAG = Gauge("newsflow_consumer_lag_messages", "Messages a stage's group has not committed",
+                     ["stage"])
+CONSUMER_LAG_SECONDS = Gauge("newsflow_consumer_lag_seconds",
+                             "Age of the oldest message a stage's group has not committed", ["stage"])
+GROUP_STATUS = Gauge("newsflow_group_status", "Burrow status of a stage's group: 0 OK, 1 WARN, 2 ERR",
+                     ["stage"])
+TOPIC_END_OFFSET = Gauge("newsflow_topic_end_offset", "Sum of a topic's partition end offsets "
+                         "(rate() of it is messages in per second)", ["topic"])
+STAGE_LATENCY = Gauge("newsflow_stage_latency_seconds", "Time in a stage (or ingest to a point), "
+                      "percentiles over the last 5 minutes", ["stage", "quantile"])
+DEAD_LETTERS = Gauge("newsflow_dead_letters", "Letters on the dead-letter topic", ["stage"])
+LIVE_WORKERS = Gauge("newsflow_live_workers", "Workers of a stage that sent a heartbeat lately", ["stage"])
+
+
+def metrics_port(settings: Settings, spec: StageSpec) -> int:
+    return settings.metrics_port_base + TOPOLOGY.index(spec)
+
+
+def serve_metrics(settings: Settings, spec: StageSpec, tries: int = 50) -> int | None:
+    """`/metrics` for a worker; returns the port (None when none was free)."""
+    first = metrics_port(settings, spec)
+    for port in range(first, first + tries * len(TOPOLOGY), len(TOPOLOGY)):
+        try:
+            start_http_server(port, addr=settings.metrics_host)
+        except OSError:
+            continue
+        log.info("%s: metrics on :%d/metrics", spec.stage, port)
+        return port
+    log.warning("%s: no free port for /metrics", spec.stage)
+    return None
+
+
+def instrument_app(app: FastAPI, service: str) -> None:
+    """`/metrics` and request counts and durations, by route template (not by raw path)."""
+    app.mount("/metrics", make_asgi_app())
+
+    @app.middleware("http")
+    async def count_requests(request: Request,
+                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", None) or ("/metrics" if request.url.path.startswith("/metrics")
+                                                    else "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, template, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(service, template).observe(time.perf_counter() - started)
+        return response

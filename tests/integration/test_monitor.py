@@ -1,0 +1,169 @@
+"""Ops monitoring on the real stack: lag in messages and seconds while a stage is stopped, the
+group's status, latency percentiles, and a dead letter replayed after its cause is gone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import Pipeline, eventually
+from tests.integration.test_alerts import _article, _marker
+
+pytestmark = pytest.mark.integration
+
+
+async def _group(pipeline: Pipeline, stage: str) -> dict[str, Any]:
+    groups = (await pipeline.monitor.get("/ops/groups")).json()["groups"]
+    return next(g for g in groups if g["stage"] == stage)
+
+
+async def test_lag_rises_while_enrichment_is_stopped_and_falls_after_it_restarts(
+        pipeline: Pipeline) -> None:
+    worker = pipeline.services.processes["enrichment"]
+    worker.stop()
+    try:
+        for _ in range(3):
+            await pipeline.submit(_article(_marker()))
+
+        async def behind() -> dict[str, Any] | None:
+            group = await _group(pipeline, "enrichment")
+            stopped = [p for p in group["partitions"] if p["status"] == "STOP"]
+            return group if group["lag"] >= 3 and group["lag_seconds"] >= 2 and stopped else None
+
+        group = await eventually(behind, "enrichment's lag and STOP status")
+        assert group["status"] == "ERR" and group["workers"] == []
+    finally:
+        pipeline.services.start("enrichment")
+
+    async def caught_up() -> dict[str, Any] | None:
+        group = await _group(pipeline, "enrichment")
+        return group if group["lag"] == 0 and group["status"] == "OK" and group["workers"] else None
+
+    group = await eventually(caught_up, "enrichment to catch up")
+    assert group["lag_seconds"] == 0
+
+
+async def test_topics_and_latency_views(pipeline: Pipeline) -> None:
+    article_id = await pipeline.submit(_article(_marker()))
+    await pipeline.wait_for_article(article_id)
+
+    async def measured() -> dict[str, Any] | None:
+        latency = (await pipeline.monitor.get("/ops/latency")).json()["latency"]
+        wanted = ("extraction", "enrichment", "indexing", "ingest_to_indexed")
+        return latency if all(latency.get(k, {}).get("count") for k in wanted) else None
+
+    latency = await eventually(measured, "latency for every stage")
+    assert 0 < latency["extraction"]["p50"] <= latency["extraction"]["p99"]
+    assert latency["ingest_to_indexed"]["p50"] >= latency["enrichment"]["p50"]
+    topics = {t["topic"]: t for t in (await pipeline.monitor.get("/ops/topics")).json()["topics"]}
+    assert topics["news.raw"]["partitions"] == pipeline.settings.topic_partitions
+    assert topics["news.raw"]["retained"] >= 1 and topics["news.raw"]["newest_at"] is not None
+
+
+async def test_a_dead_letter_is_browsed_inspected_and_replayed_once_after_the_fix(
+        pipeline: Pipeline) -> None:
+    marker = _marker()
+    enrichment = pipeline.services.processes["enrichment"]
+    enrichment.stop()
+    pipeline.services.start("enrichment", {"NEWSFLOW_INJECT_FAILURE": f"enrichment:{marker}"})
+    try:
+        article_id = await pipeline.submit(_article(marker))
+
+        async def letter() -> dict[str, Any] | None:
+            page = (await pipeline.monitor.get("/ops/deadletters", params={
+                "stage": "enrichment", "error_type": "InjectedFailure"})).json()
+            return next((x for x in page["letters"] if x["article_id"] == article_id), None)
+
+        found = await eventually(letter, "the letter in the dead-letter view")
+    finally:
+        enrichment.stop()
+        pipeline.services.start("enrichment")  # the bug is gone
+    detail = (await pipeline.monitor.get(f"/ops/deadletters/{found['id']}")).json()
+    assert marker in detail["payload"] and "injected failure" in detail["error"]
+    assert detail["headers"]["newsflow-error-stage"] == "enrichment" and detail["replay"] is None
+    assert await pipeline.article(article_id) is None
+
+    replayed = await pipeline.monitor.post(f"/ops/deadletters/{found['id']}:replay")
+    assert replayed.status_code == 200, replayed.text
+    again = await pipeline.monitor.post(f"/ops/deadletters/{found['id']}:replay")
+    assert again.status_code == 409  # not twice by accident
+    await pipeline.wait_for_article(article_id)
+    assert await pipeline.count({"term": {"article_id": article_id}}) == 1
+
+    async def indexed() -> bool:
+        detail = (await pipeline.monitor.get(f"/ops/deadletters/{found['id']}")).json()
+        return detail["replay"] is not None and detail["replay"]["state"] == "indexed"
+
+    await eventually(indexed, "the replay to show as indexed")
+    stats = (await pipeline.monitor.get("/ops/deadletters/stats")).json()
+    assert stats["by_stage"]["enrichment"]["InjectedFailure"] >= 1
+    assert (await pipeline.monitor.get(f"/ops/deadletters/x{uuid.uuid4().hex}")).status_code == 404
+
+
+# What the README's "Metrics" table documents, per kind of service.
+STAGE_METRICS = {"newsflow_messages_processed", "newsflow_messages_dead_lettered",
+                 "newsflow_batch_processing_seconds"}
+HTTP_METRICS = {"newsflow_http_requests", "newsflow_http_request_duration_seconds"}
+MONITOR_METRICS = {"newsflow_consumer_lag_messages", "newsflow_consumer_lag_seconds",
+                   "newsflow_group_status", "newsflow_topic_end_offset", "newsflow_stage_latency_seconds",
+                   "newsflow_live_workers", "newsflow_dead_letters"}
+EXTRA = {"indexing": {"newsflow_bulk_documents", "newsflow_bulk_retries"},
+         "alerting": {"newsflow_alerts_matched"}, "delivery": {"newsflow_webhook_attempts"}}
+
+
+async def test_every_service_serves_parseable_metrics_with_the_documented_names(
+        pipeline: Pipeline) -> None:
+    article_id = await pipeline.submit(_article(_marker()))
+    await pipeline.wait_for_article(article_id)
+
+    async def all_workers() -> list[dict[str, Any]] | None:
+        groups = (await pipeline.monitor.get("/ops/groups")).json()["groups"]
+        ready = all(g["workers"] and g["workers"][0]["metrics_port"] for g in groups)
+        return groups if ready else None
+
+    groups = await eventually(all_workers, "every stage's worker with its metrics port")
+    targets: dict[str, tuple[str, set[str]]] = {
+        g["stage"]: (f"http://127.0.0.1:{g['workers'][0]['metrics_port']}/metrics",
+                     STAGE_METRICS | EXTRA.get(g["stage"], set())) for g in groups}
+    settings = pipeline.settings
+    for service, port, wanted in (("ingest", settings.ingest_port, HTTP_METRICS),
+                                  ("search_api", settings.search_port, HTTP_METRICS),
+                                  ("monitor", settings.monitor_port, HTTP_METRICS | MONITOR_METRICS)):
+        targets[service] = (f"http://127.0.0.1:{port}/metrics/", wanted)
+    async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
+        for service, (url, wanted) in targets.items():
+            response = await client.get(url)
+            assert response.status_code == 200, (service, url)
+            families = {f.name: f for f in text_string_to_metric_families(response.text)}
+            assert wanted <= set(families), (service, wanted - set(families))
+            if service in ("extraction", "enrichment", "indexing", "alerting"):  # saw the article
+                stages = {s.labels.get("stage") for s in families["newsflow_messages_processed"].samples}
+                assert service in stages, (service, stages)
+        monitor = (await client.get(targets["monitor"][0])).text
+    assert 'newsflow_group_status{stage="enrichment"}' in monitor
+
+
+def _cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "services.admin.cli", *args],
+                          env={**os.environ, **pipeline.services.env}, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_status_and_deadletters_commands(pipeline: Pipeline) -> None:
+    shown = await asyncio.to_thread(_cli, pipeline, "status")
+    assert shown.returncode == 0, shown.stderr
+    for stage in ("extraction", "enrichment", "indexing", "alerting", "delivery"):
+        assert stage in shown.stdout
+    listed = await asyncio.to_thread(_cli, pipeline, "deadletters", "list", "--stage", "enrichment")
+    assert listed.returncode == 0 and "InjectedFailure" in listed.stdout, listed.stdout + listed.stderr
+    refused = await asyncio.to_thread(_cli, pipeline, "deadletters", "replay")
+    assert refused.returncode == 2

@@ -1,0 +1,35 @@
+"""The shipped Prometheus config and alerting rules: valid, and firing when they should
+(promtool, from Debian's prometheus package, which `deploy/run.sh test` installs)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+PROMETHEUS = REPO_ROOT / "deploy" / "prometheus"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    path = shutil.which("promtool")
+    assert path, "promtool is missing: `bash deploy/run.sh test` installs Debian's prometheus"
+    return subprocess.run([path, *args], cwd=PROMETHEUS, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args", [("check", "rules", "rules.yml"), ("check", "config", "prometheus.yml"),
+                                  ("test", "rules", "rules_test.yml")])
+def test_promtool_accepts(args: tuple[str, ...]) -> None:
+    result = promtool(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rules_name_metrics_the_services_export() -> None:
+    from shared.runtime import metrics
+
+    exported = {m._name for m in vars(metrics).values() if hasattr(m, "_name")}
+    rules = (PROMETHEUS / "rules.yml").read_text()
+    for name in ("newsflow_group_status", "newsflow_consumer_lag_seconds", "newsflow_messages_dead_lettered"):
+        assert name in rules and name in exported
