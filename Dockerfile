@@ -7,5 +7,6 @@ COPY services services
 COPY deploy deploy
 COPY samples samples
 RUN pip install --no-cache-dir .
-ENV NEWSFLOW_INGEST_HOST=0.0.0.0 NEWSFLOW_SEARCH_HOST=0.0.0.0
+ENV NEWSFLOW_INGEST_HOST=0.0.0.0 NEWSFLOW_SEARCH_HOST=0.0.0.0 NEWSFLOW_MONITOR_HOST=0.0.0.0 \
+    NEWSFLOW_METRICS_HOST=0.0.0.0
 CMD ["newsflow", "--help"]

@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import socket
 import statistics
 import time
 import uuid
@@ -30,22 +28,13 @@ import httpx
 from aiohttp import web
 
 from bench.data import read_bbc
-from deploy.local.services import Services
-from deploy.local.stack import Stack
+from bench.local import cpu_seconds, drop_namespace, free_port, start_namespace
 from services.subscriptions.keys import new_key
 from services.subscriptions.routes import new_webhook_secret
 from shared.contracts.alerts import Subscription
 from shared.contracts.topology import Topic
-from shared.runtime.kafka import ensure_topics, make_producer
+from shared.runtime.kafka import make_producer
 from shared.runtime.tables import write_row
-from shared.settings import Settings, get_settings
-from tests.conftest import REPO_ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def background_queries(titles: list[str], count: int, seed: int = 11) -> list[str]:
@@ -58,17 +47,6 @@ def background_queries(titles: list[str], count: int, seed: int = 11) -> list[st
     return [rng.choice(shapes)() for _ in range(count)]
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
     at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
@@ -77,13 +55,7 @@ def percentiles(values: list[float]) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    namespace = f"bench-{uuid.uuid4().hex[:6]}"
-    env = {"NEWSFLOW_NAMESPACE": namespace, "NEWSFLOW_INGEST_PORT": str(free_port()),
-           "NEWSFLOW_SEARCH_PORT": str(free_port()), "NEWSFLOW_OUTBOUND_ALLOW": "127.0.0.1",
-           "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2"}
-    settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
-    Stack(get_settings()).up()
-    await ensure_topics(settings)
+    settings, services = await start_namespace("bench", {"NEWSFLOW_OUTBOUND_ALLOW": "127.0.0.1"})
 
     records = read_bbc(args.data_dir)
     titles = [r["title"] for r in records]
@@ -106,7 +78,6 @@ async def run(args: argparse.Namespace) -> None:
     print(f"{args.subscriptions} background subscriptions written in "
           f"{time.perf_counter() - started:.1f} s")
 
-    services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
     services.up()
     received: dict[str, float] = {}
     background = [0]
@@ -192,6 +163,7 @@ async def run(args: argparse.Namespace) -> None:
         await ingest.aclose()
         await runner.cleanup()
         services.down()
+        await drop_namespace(settings)
 
 
 async def read_stream(search: httpx.AsyncClient, subscription_id: str, seen: dict[str, float]) -> None:

@@ -1,9 +1,11 @@
-"""`python -m deploy.local up|down|status|logs|fetch|demo` — the local stack, no Docker needed."""
+"""`python -m deploy.local up|down|status|logs|fetch|demo|prometheus` — the local stack, no
+Docker needed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 import urllib.parse
 import urllib.request
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from deploy.local.processes import StackError, wait_until
+from deploy.local.processes import ManagedProcess, StackError, wait_until
 from deploy.local.services import REPO_ROOT, Services
 from deploy.local.stack import Stack
 from services.admin.cli import prepare
@@ -26,6 +28,34 @@ def _stack() -> Stack:
 
 def _services(settings: Settings) -> Services:
     return Services(settings, settings.cache_dir / "state" / "services")
+
+
+@cli.command()
+def prometheus(stop: bool = False, port: int = 9090) -> None:
+    """Opt-in: Debian's Prometheus (apt install prometheus) scraping every local service with
+    deploy/prometheus/prometheus.yml and its alerting rules; --stop stops it."""
+    settings = get_settings()
+    process = ManagedProcess("prometheus", settings.cache_dir / "state" / "prometheus")
+    if stop:
+        typer.echo("stopped" if process.stop() else "was not running")
+        return
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise StackError("Prometheus is not installed: apt-get install prometheus (Debian's package)")
+    if not process.running():
+        process.start([binary, f"--config.file={REPO_ROOT / 'deploy' / 'prometheus' / 'prometheus.yml'}",
+                       f"--storage.tsdb.path={process.state_dir / 'data'}",
+                       f"--web.listen-address=127.0.0.1:{port}"])
+    wait_until(lambda: _ready(f"http://127.0.0.1:{port}/-/ready"), 60, "Prometheus")
+    typer.echo(f"Prometheus on http://127.0.0.1:{port}/ (targets: /targets, alerts: /alerts)")
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 @cli.command()
@@ -118,7 +148,10 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
     query = urllib.parse.urlencode({"q": "Guterres"})
     typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
     typer.echo(f"search page:     {search}/")
-    typer.echo(f"API docs:        {search}/docs (search), {ingest}/docs (ingest)")
+    typer.echo(f"alerts page:     {search}/alerts (key: .venv/bin/newsflow keys create NAME)")
+    typer.echo(f"ops page:        http://{settings.monitor_host}:{settings.monitor_port}/ "
+               "(or .venv/bin/newsflow status)")
+    typer.echo(f"API docs:        {search}/docs (search, subscriptions), {ingest}/docs (ingest)")
     typer.echo(f"example:         curl '{search}/search?{query}'")
     typer.echo("stop everything: python -m deploy.local down")
 

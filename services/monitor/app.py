@@ -16,9 +16,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from services.monitor.collector import Collector
@@ -185,5 +187,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument_app(app, "monitor")
     app.include_router(router)
     app.include_router(health_router(health_checks))
+    page = resources.files("services.monitor").joinpath("static/ops.html").read_text()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def ops_page() -> str:
+        return page
+
     return app
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import Pipeline, eventually
 from tests.integration.test_alerts import _article, _marker
+from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
 
 pytestmark = pytest.mark.integration
 
@@ -167,3 +169,39 @@ async def test_status_and_deadletters_commands(pipeline: Pipeline) -> None:
     assert listed.returncode == 0 and "InjectedFailure" in listed.stdout, listed.stdout + listed.stderr
     refused = await asyncio.to_thread(_cli, pipeline, "deadletters", "replay")
     assert refused.returncode == 2
+
+
+async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pipeline) -> None:
+    marker = _marker()
+    extraction = pipeline.services.processes["extraction"]
+    extraction.stop()
+    pipeline.services.start("extraction", {"NEWSFLOW_INJECT_FAILURE": f"extraction:{marker}"})
+    article_id = await pipeline.submit(_article(marker))
+
+    async def lettered() -> dict[str, Any] | None:
+        page = (await pipeline.monitor.get("/ops/deadletters", params={"stage": "extraction"})).json()
+        return next((x for x in page["letters"] if x["article_id"] == article_id), None)
+
+    letter = await eventually(lettered, "the extraction letter")
+    extraction.stop()  # stays stopped until the page has shown it
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+        await page.goto(f"http://127.0.0.1:{pipeline.settings.monitor_port}/")
+        await pipeline.submit(_article(_marker()))  # lag for the stopped stage
+        stage = page.locator('.stage[data-stage="extraction"]')
+        await expect(stage.locator(".status")).to_have_text("ERR", timeout=60_000)
+        await expect(stage.locator(".workers")).to_have_text("0")
+        pipeline.services.start("extraction")  # the fault is gone
+        await expect(stage.locator(".status")).to_have_text("OK", timeout=60_000)
+
+        row = page.locator(f'#letters tr[data-id="{letter["id"]}"]')
+        await row.locator("a.inspect").click()
+        await expect(page.locator("#letter")).to_contain_text("injected failure")
+        await row.locator("button.replay").click()
+        await expect(page.locator("#message")).to_contain_text(f"Replayed {letter['id']}")
+        await pipeline.wait_for_article(article_id)
+        await expect(row.locator(".replay-state")).to_have_text("pending", timeout=20_000)
+        await page.screenshot(path=str(REPO_ROOT / "test-output" / "screenshots" / "ops-page.png"))
+        await browser.close()
+    assert await pipeline.count({"term": {"article_id": article_id}}) == 1

@@ -33,3 +33,19 @@ def test_the_rules_name_metrics_the_services_export() -> None:
     rules = (PROMETHEUS / "rules.yml").read_text()
     for name in ("newsflow_group_status", "newsflow_consumer_lag_seconds", "newsflow_messages_dead_lettered"):
         assert name in rules and name in exported
+
+
+def test_the_grafana_dashboard_reads_metrics_the_services_export() -> None:
+    import json
+    import re
+
+    from shared.runtime import metrics
+
+    exported = {m._name for m in vars(metrics).values() if hasattr(m, "_name")}
+    dashboard = json.loads((REPO_ROOT / "deploy" / "grafana" / "dashboards" / "newsflow.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(expressions) >= 10
+    for expr in expressions:
+        for name in re.findall(r"newsflow_[a-z_]+", expr):
+            base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+            assert base in exported, (name, expr)
