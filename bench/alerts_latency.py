@@ -28,7 +28,8 @@ import httpx
 from aiohttp import web
 
 from bench.data import read_bbc
-from bench.local import cpu_seconds, drop_namespace, free_port, start_namespace
+from bench.local import cpu_seconds, free_port, start_namespace
+from deploy.local.services import drop_namespace
 from services.subscriptions.keys import new_key
 from services.subscriptions.routes import new_webhook_secret
 from shared.contracts.alerts import Subscription

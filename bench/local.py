@@ -8,8 +8,6 @@ import socket
 import uuid
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from deploy.local.services import Services
 from deploy.local.stack import Stack
 from shared.runtime.kafka import ensure_topics
@@ -45,7 +43,7 @@ def rss_mb(pid: int | None) -> float:
 
 async def start_namespace(prefix: str, extra: dict[str, str] | None = None) -> tuple[Settings, Services]:
     """Kafka and Elasticsearch (started if needed), the topics, and every service, in a fresh
-    namespace on free ports; `drop_namespace` removes its topics afterwards."""
+    namespace on free ports; `deploy.local.services.drop_namespace` removes it afterwards."""
     env = {"NEWSFLOW_NAMESPACE": f"{prefix}-{uuid.uuid4().hex[:6]}",
            "NEWSFLOW_INGEST_PORT": str(free_port()), "NEWSFLOW_SEARCH_PORT": str(free_port()),
            "NEWSFLOW_MONITOR_PORT": str(free_port()), "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
@@ -55,14 +53,3 @@ async def start_namespace(prefix: str, extra: dict[str, str] | None = None) -> t
     await ensure_topics(settings)
     services = Services(settings, REPO_ROOT / "test-output" / settings.namespace, env)
     return settings, services
-
-
-async def drop_namespace(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()

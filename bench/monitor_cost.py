@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 
 from bench.data import read_bbc
-from bench.local import cpu_seconds, drop_namespace, rss_mb, start_namespace
+from bench.local import cpu_seconds, rss_mb, start_namespace
+from deploy.local.services import drop_namespace
 from shared.contracts.topology import Topic, consuming_stages
 
 

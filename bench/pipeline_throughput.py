@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 
 from bench.data import read_bbc
-from bench.local import drop_namespace, start_namespace
+from bench.local import start_namespace
+from deploy.local.services import drop_namespace
 from shared.runtime.elasticsearch import make_client
 from shared.settings import Settings
 

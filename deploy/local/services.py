@@ -8,8 +8,11 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from deploy.local.processes import ManagedProcess, StackError, wait_until
 from shared.contracts.topology import SIDE_SERVICES, TOPOLOGY
+from shared.runtime.elasticsearch import make_client
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +58,22 @@ class Services:
 
     def down(self) -> list[str]:
         return [name for name, p in reversed(self.processes.items()) if p.stop(timeout=30)]
+
+
+async def drop_namespace(settings: Settings) -> None:
+    """Deletes a namespace's topics and indices (what a test session or a bench made)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+    es = make_client(settings)
+    try:
+        indices = await es.indices.get(index=f"{settings.index_alias}-v*")
+        if indices.body:  # deletes need names, not wildcards, on a default node
+            await es.indices.delete(index=",".join(indices.body))
+    finally:
+        await es.close()

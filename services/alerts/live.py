@@ -36,7 +36,7 @@ class LiveSubscriptions:
         with self._lock:
             self.index.remove(key)
             self.subscriptions.pop(key, None)
-            if subscription is None or not subscription.active:
+            if subscription is None or not subscription.active or subscription.kind != "news":
                 return
             try:
                 compiled = SubscriptionQuery.compile(subscription.query, filters_by_facet(subscription))

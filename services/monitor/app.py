@@ -13,28 +13,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from services.monitor.collector import Collector
 from services.monitor.deadletters import DeadLetterStore, ReplayRefused
+from services.monitor.notify import OpsNotifier
+from shared.contracts.alerts import Subscription
 from shared.contracts.document import DocField
+from shared.contracts.topology import Topic
 from shared.http.errors import ApiError, install_error_handlers
 from shared.http.health import health_router
 from shared.http.settings_dep import SettingsDep
 from shared.runtime.elasticsearch import make_client
 from shared.runtime.kafka import kafka_reachable, make_producer
 from shared.runtime.metrics import instrument_app
+from shared.runtime.tables import Table
 from shared.settings import Settings, get_settings
 from shared.text.dates import parse_iso
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ops", tags=["ops"])
 
 
@@ -163,6 +172,22 @@ async def health_checks(settings: SettingsDep) -> dict[str, str]:
     return {"kafka": "ok" if await kafka_reachable(settings.kafka_bootstrap) else "unreachable"}
 
 
+async def _notify(collector: Collector, letters: DeadLetterStore, notifier: OpsNotifier,
+                  settings: Settings) -> None:
+    """After each of the collector's polls: what changed goes to the ops subscriptions."""
+    seen = -1
+    while True:
+        await asyncio.sleep(settings.monitor_poll_seconds / 2)
+        if collector.polls == seen or not collector.groups:
+            continue
+        seen = collector.polls
+        by_stage = {stage: sum(kinds.values()) for stage, kinds in letters.counts()["by_stage"].items()}
+        try:
+            await notifier.observe(collector.groups, by_stage)
+        except KafkaError as exc:
+            log.warning("monitor: ops notices not sent (%s)", exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -175,7 +200,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.collector.start()
         app.state.letters = DeadLetterStore(settings)
         await app.state.letters.start()
+        subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+        await subscriptions.start()
+        notifier = OpsNotifier(settings, app.state.producer, subscriptions)
+        notifying = asyncio.create_task(_notify(app.state.collector, app.state.letters, notifier, settings))
         yield
+        notifying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await notifying
+        await subscriptions.stop()
         await app.state.letters.stop()
         await app.state.collector.stop()
         await app.state.producer.stop()

@@ -2,7 +2,9 @@
 or topic shows up without code here):
 
 - per topic: partitions, end offsets, messages retained, messages in per second (end-offset
-  deltas), newest message time (from the tail);
+  deltas), newest message time (from the tail), oldest retained message time (a fetch from
+  each partition's start once a minute); sizes in bytes need the DescribeLogDirs API, which
+  aiokafka's admin client does not have, so retained *messages* stand in;
 - per consuming stage's group and partition: committed offset, lag in messages, lag in seconds
   (lag.py), Burrow status (status.py) with the live workers from their heartbeats;
 - per stage: time in the stage (the message timestamps of its input and output topics, joined
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 # Topics whose messages carry an article: the tail joins them on the article id.
 TAILED = (Topic.RAW, Topic.EXTRACTED, Topic.ENRICHED, Topic.ALERTS, Topic.DEAD_LETTER)
 JOIN_SECONDS = 300.0
+OLDEST_EVERY_SECONDS = 60.0
 STATUS_VALUE = {Status.OK: 0, Status.WARN: 1, Status.ERR: 2}
 
 
@@ -66,6 +69,7 @@ class TopicState:
     last_total: int | None = None
     last_at: float = 0.0
     newest_at: float | None = None
+    oldest_at: float | None = None  # the oldest message still retained
 
 
 class Collector:
@@ -81,6 +85,7 @@ class Collector:
         self.heartbeats = Table(settings, Topic.HEARTBEATS, WorkerHeartbeat)
         self.indexed_since: str | None = None
         self.polls = 0
+        self.oldest_checked = 0.0
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
         self._tail: AIOKafkaConsumer | None = None
@@ -147,6 +152,12 @@ class Collector:
                 state.rates.add(now, max(0, total - state.last_total) / (now - state.last_at))
             state.last_total, state.last_at = total, now
         self.groups = [await self._group(stage, now) for stage in consuming_stages()]
+        unknown = any(state.oldest_at is None and any(p.end > p.begin for p in state.partitions.values())
+                      for state in self.topics.values())
+        since = now - self.oldest_checked
+        if since >= OLDEST_EVERY_SECONDS or (unknown and since >= 10):
+            await self._oldest()
+            self.oldest_checked = now
         if self.es is not None:
             await self._indexed(now)
         self._forget(now)
@@ -166,6 +177,35 @@ class Collector:
         for name, summary in self.latency_view(now).items():
             for quantile in ("p50", "p95", "p99"):
                 STAGE_LATENCY.labels(name, f"0.{quantile[1:]}").set(summary[quantile])
+
+    async def _oldest(self) -> None:
+        """The oldest retained message of every topic: one fetch from each partition's start,
+        once a minute (it changes only as retention deletes segments)."""
+        assert self._offsets is not None
+        starts = {TopicPartition(topic_name(self.settings, topic), number): part.begin
+                  for topic, state in self.topics.items() for number, part in state.partitions.items()
+                  if part.end > part.begin}
+        if not starts:
+            return
+        self._offsets.assign(list(starts))
+        for tp, begin in starts.items():
+            self._offsets.seek(tp, begin)
+        found: dict[TopicPartition, float] = {}
+        deadline = time.monotonic() + 3
+        while len(found) < len(starts) and time.monotonic() < deadline:
+            batches = await self._offsets.getmany(timeout_ms=500, max_records=len(starts))
+            for tp, records in batches.items():
+                if records and tp not in found:
+                    found[tp] = records[0].timestamp / 1000
+                    self._offsets.pause(tp)
+        self._offsets.assign([])
+        by_name = {topic_name(self.settings, t): t for t in self.topics}
+        oldest: dict[Topic, float] = {}
+        for tp, at in found.items():
+            topic = by_name[tp.topic]
+            oldest[topic] = min(oldest.get(topic, at), at)
+        for topic, at in oldest.items():
+            self.topics[topic].oldest_at = at
 
     def live_workers(self, stage: str, now: float) -> list[WorkerHeartbeat]:
         limit = 3 * self.settings.heartbeat_seconds
@@ -287,6 +327,7 @@ class Collector:
                 "rate": round(rates[-1], 3) if rates else 0.0,
                 "rates": [round(r, 3) for r in rates[-60:]],
                 "newest_at": state.newest_at,
+                "oldest_at": state.oldest_at,
             })
         return views
 

@@ -57,13 +57,16 @@ def _answer(store: AlertStore, subscription: Subscription, request: Request,
 async def create(body: SubscriptionIn, key: KeyDep, store: StoreDep, settings: SettingsDep,
                  request: Request) -> Any:
     filters = facet_filters(body.filters)
-    check_query(body.query, filters)
+    if body.kind == "news":
+        check_query(body.query, filters)
+    elif body.query or filters:
+        raise ApiError(400, "bad_query", "ops subscriptions take no query or filters")
     webhook = str(body.webhook_url) if body.webhook_url else None
     if webhook:
         await check_webhook(webhook, settings)
     secret = new_webhook_secret() if webhook else None
     subscription = Subscription(
-        subscription_id="sub_" + secrets.token_hex(8), owner=key.key_id, name=body.name,
+        subscription_id="sub_" + secrets.token_hex(8), owner=key.key_id, name=body.name, kind=body.kind,
         query=body.query, filters=filters, notify_on=body.notify_on, active=body.active,
         webhook_url=webhook, webhook_secrets=[secret] if secret else [], digest=body.digest,
         max_alerts_per_hour=body.max_alerts_per_hour or settings.alert_max_per_hour,
@@ -99,7 +102,8 @@ async def change(subscription_id: str, body: SubscriptionPatch, key: KeyDep, sto
     update: dict[str, Any] = {k: v for k, v in given.items() if v is not None or k == "query"}
     if body.filters is not None:
         update["filters"] = facet_filters(body.filters)
-    check_query(update.get("query", current.query), update.get("filters", current.filters))
+    if current.kind == "news":
+        check_query(update.get("query", current.query), update.get("filters", current.filters))
     answer_secret = None
     if body.remove_webhook:
         update |= {"webhook_url": None, "webhook_secrets": []}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, HttpUrl
 
 from services.alerts.matching import SubscriptionQuery
 from services.search_api.query_language import QuerySyntaxError
-from shared.contracts.alerts import Digest, NotifyOn, Subscription
+from shared.contracts.alerts import Digest, NotifyOn, Subscription, SubscriptionKind
 from shared.contracts.document import FILTER_PARAMS
 from shared.http.errors import ApiError
 
@@ -18,6 +18,8 @@ Filters = dict[str, list[Annotated[str, Field(min_length=1, max_length=200)]]]
 
 class SubscriptionIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: SubscriptionKind = Field("news", description="news: articles matching the query; ops: "
+                                   "the monitor's notices (a stage leaving OK, dead letters growing)")
     query: Annotated[str | None, Field(max_length=1000, examples=['Feltman OR Guterres'])] = None
     filters: Filters = Field(default_factory=dict, description="person, org, place, country, "
                              "topic, lang, source → values (all required)")

@@ -19,6 +19,9 @@ from pydantic import BaseModel, Field
 from shared.contracts.messages import Message, utcnow
 
 NotifyOn = Literal["story", "article"]
+# "news": matches articles; "ops": the monitor's notices (a stage leaving OK or coming back,
+# dead letters growing), delivered the same way.
+SubscriptionKind = Literal["news", "ops"]
 Digest = Literal["immediate", "hourly", "daily"]
 DIGEST_SECONDS = {"hourly": 3600, "daily": 86400}
 
@@ -47,6 +50,7 @@ class Subscription(Message):
     subscription_id: str
     owner: str  # the key id that created it: only that key sees and changes it
     name: str
+    kind: SubscriptionKind = "news"
     query: str | None = None
     filters: dict[str, list[str]] = Field(default_factory=dict)  # facet name → values (AND)
     notify_on: NotifyOn = "story"

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from playwright.async_api import async_playwright, expect
 from standardwebhooks.webhooks import Webhook
 
@@ -24,86 +18,10 @@ from deploy.local.stack import Stack
 from shared.contracts.topology import Stage, spec
 from shared.runtime.kafka import consumer_lag
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import Pipeline, _free_port, eventually
+from tests.integration.conftest import Pipeline, Receiver, auth, eventually, subscribe
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: str
-
-
-@dataclass
-class Receiver:
-    """A local webhook receiver: records every request per path; `fail[path]` = how many
-    requests to answer 500 before answering 200."""
-
-    port: int
-    requests: dict[str, list[Received]] = field(default_factory=dict)
-    fail: dict[str, int] = field(default_factory=dict)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        path = request.match_info["path"]
-        self.requests.setdefault(path, []).append(Received(dict(request.headers), await request.text()))
-        if self.fail.get(path, 0) > 0:
-            self.fail[path] -= 1
-            return web.Response(status=500, text="not now")
-        return web.Response(status=200, text="ok")
-
-    def alert_ids(self, path: str) -> list[str]:
-        return [r.headers["webhook-id"] for r in self.requests.get(path, [])]
-
-
-@pytest.fixture(scope="module")
-async def receiver() -> AsyncIterator[Receiver]:
-    hooks = Receiver(_free_port())
-    app = web.Application()
-    app.router.add_post("/{path}", hooks.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hooks.port).start()
-    yield hooks
-    await runner.cleanup()
-
-
-def create_key(pipeline: Pipeline, name: str) -> str:
-    """Through the admin command, as an operator would."""
-    env = {**os.environ, **pipeline.services.env}
-    result = subprocess.run([sys.executable, "-m", "services.admin.cli", "keys", "create", name],
-                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture(scope="module")
-async def keys(pipeline: Pipeline) -> tuple[str, str]:
-    first, second = create_key(pipeline, "desk A"), create_key(pipeline, "desk B")
-
-    async def accepted() -> bool:
-        for key in (first, second):
-            response = await pipeline.search.get("/subscriptions", headers=auth(key))
-            if response.status_code != 200:
-                return False
-        return True
-
-    await eventually(accepted, "the API to know the new keys")
-    return first, second
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-async def subscribe(pipeline: Pipeline, key: str, **body: Any) -> dict[str, Any]:
-    response = await pipeline.search.post("/subscriptions", json=body, headers=auth(key))
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def _text(content: str, url: str | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ group's status, latency percentiles, and a dead letter replayed after its cause 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +15,10 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright, expect
 from prometheus_client.parser import text_string_to_metric_families
+from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import Pipeline, eventually
+from tests.integration.conftest import Pipeline, Receiver, auth, eventually, subscribe
 from tests.integration.test_alerts import _article, _marker
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
 
@@ -68,7 +70,9 @@ async def test_topics_and_latency_views(pipeline: Pipeline) -> None:
     assert latency["ingest_to_indexed"]["p50"] >= latency["enrichment"]["p50"]
     topics = {t["topic"]: t for t in (await pipeline.monitor.get("/ops/topics")).json()["topics"]}
     assert topics["news.raw"]["partitions"] == pipeline.settings.topic_partitions
-    assert topics["news.raw"]["retained"] >= 1 and topics["news.raw"]["newest_at"] is not None
+    raw = topics["news.raw"]
+    assert raw["retained"] >= 1 and raw["newest_at"] is not None and raw["oldest_at"] is not None
+    assert raw["oldest_at"] <= raw["newest_at"]
 
 
 async def test_a_dead_letter_is_browsed_inspected_and_replayed_once_after_the_fix(
@@ -205,3 +209,29 @@ async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pip
         await page.screenshot(path=str(REPO_ROOT / "test-output" / "screenshots" / "ops-page.png"))
         await browser.close()
     assert await pipeline.count({"term": {"article_id": article_id}}) == 1
+
+
+async def test_ops_subscribers_get_a_signed_webhook_when_a_stage_leaves_ok_and_returns(
+        pipeline: Pipeline, keys: tuple[str, str], receiver: Receiver) -> None:
+    mine, _ = keys
+    path = f"ops-{uuid.uuid4().hex[:8]}"
+    created = await subscribe(pipeline, mine, name="ops", kind="ops", webhook_url=receiver.url(path))
+    refused = await pipeline.search.post("/subscriptions", headers=auth(mine),
+                                         json={"name": "x", "kind": "ops", "query": "a"})
+    assert refused.status_code == 400
+
+    def titles() -> list[str]:
+        return [json.loads(r.body)["data"]["title"] for r in receiver.requests.get(path, [])]
+
+    async def told(title: str) -> bool:
+        return title in titles()
+
+    pipeline.services.processes["extraction"].stop()
+    try:
+        await pipeline.submit(_article(_marker()))
+        await eventually(lambda: told("extraction: OK → ERR"), "the ops webhook for ERR")
+    finally:
+        pipeline.services.start("extraction")
+    await eventually(lambda: told("extraction: ERR → OK"), "the ops webhook for OK again")
+    for request in receiver.requests[path]:
+        Webhook(created["webhook_secret"]).verify(request.body, request.headers)
