@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from services.alerts.matching import ENTITY_FIELDS, ArticleView, Compiled, SubscriptionQuery
+from services.alerts.matching import ENTITY_FIELDS, ArticleView, Compiled, Predicate, SubscriptionQuery
 from shared.contracts.document import FACETS
 
 Key = tuple[str, str]
@@ -90,35 +90,44 @@ def article_keys(article: ArticleView) -> set[Key]:
     return keys
 
 
+def _plain_word(node: Compiled) -> bool:
+    """One word in any text field: present in the article's stems exactly when it matches."""
+    term = node.term
+    return node.kind == "term" and term is not None and term.term.field is None \
+        and len(term.tokens) == 1
+
+
 class SubscriptionIndex:
     def __init__(self, rarity: Mapping[str, float] | None = None) -> None:
         self.rarity = dict(rarity or {})
         self.by_key: dict[Key, set[str]] = defaultdict(set)
         self.always: set[str] = set()
         self.subscriptions: dict[str, SubscriptionQuery] = {}
+        self.tests: dict[str, Predicate] = {}
         self.keys_of: dict[str, frozenset[Key]] = {}
-        # Subscriptions that match every (non-duplicate) article having their key: one plain
-        # word. Most candidates are these; they need no evaluation.
+        # Subscriptions that match every (non-duplicate) article having one of their keys: one
+        # plain word, or an OR of plain words. Most candidates are these; they need no evaluation.
         self.certain: set[str] = set()
 
     def add(self, subscription_id: str, subscription: SubscriptionQuery) -> None:
         self.remove(subscription_id)
         self.subscriptions[subscription_id] = subscription
+        self.tests[subscription_id] = subscription.test
         keys = subscription_requirement(subscription, self.rarity)
         if keys is None:
             self.always.add(subscription_id)
             return
         self.keys_of[subscription_id] = keys
         root = subscription.root
-        if (not subscription.filters and root is not None and root.kind == "term"
-                and root.term is not None and root.term.term.field is None
-                and len(root.term.tokens) == 1):
+        if not subscription.filters and root is not None and (
+                _plain_word(root) or (root.kind == "or" and all(map(_plain_word, root.children)))):
             self.certain.add(subscription_id)
         for key in keys:
             self.by_key[key].add(subscription_id)
 
     def remove(self, subscription_id: str) -> None:
         self.subscriptions.pop(subscription_id, None)
+        self.tests.pop(subscription_id, None)
         self.always.discard(subscription_id)
         self.certain.discard(subscription_id)
         for key in self.keys_of.pop(subscription_id, frozenset()):
@@ -138,8 +147,9 @@ class SubscriptionIndex:
     def matches_among(self, article: ArticleView, candidates: set[str]) -> list[str]:
         if article.is_duplicate:
             return []
-        return sorted(sid for sid in candidates
-                      if sid in self.certain or self.subscriptions[sid].matches(article))
+        certain, tests = self.certain, self.tests
+        # In no particular order: an article's alerts are independent events with their own ids.
+        return [sid for sid in candidates if sid in certain or tests[sid](article)]
 
     def brute_force(self, article: ArticleView) -> list[str]:
         return sorted(sid for sid, sub in self.subscriptions.items() if sub.matches(article))

@@ -252,7 +252,7 @@ async def test_page_alert_me_lists_the_subscription_and_shows_alerts_live(
         await page.fill("#api-key", mine)
         await page.fill("#q", "harb*")  # alerts refuse prefixes: the page shows why
         await page.click("#alert-me")
-        await expect(page.locator("#error")).to_contain_text("prefixes")
+        await expect(page.locator("#alert-status")).to_contain_text("prefixes")
         await page.fill("#q", marker)
         await page.click("#alert-me")
         await expect(page.locator("#alert-status")).to_contain_text(f"Alert created: {marker}")
