@@ -11,6 +11,7 @@ import httpx
 from services.feeds.poller import FeedPoller, load_feeds
 from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle
+from shared.http.outbound import OutboundPolicy
 from shared.runtime.kafka import ensure_topics, make_producer, publish_raw
 from shared.settings import get_settings
 
@@ -35,7 +36,9 @@ async def main() -> None:
     timeout = httpx.Timeout(settings.feed_fetch_timeout_seconds)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            await FeedPoller(feeds, state, publish, client, settings.max_body_bytes).run(stop)
+            policy = OutboundPolicy(settings.outbound_allow, settings.feed_fetch_timeout_seconds,
+                                    max_response_bytes=settings.max_body_bytes)
+            await FeedPoller(feeds, state, publish, client, policy, settings.max_body_bytes).run(stop)
     finally:
         await producer.stop()
         state.close()

@@ -24,6 +24,7 @@ import httpx
 from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle, SourceInfo
 from shared.contracts.submission import Submission, accept_submission
+from shared.http.outbound import OutboundError, OutboundPolicy
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,12 +75,13 @@ def _published(entry: Any) -> datetime | None:
 
 class FeedPoller:
     def __init__(self, feeds: list[FeedConfig], state: FeedState, publish: Publish,
-                 client: httpx.AsyncClient, max_bytes: int) -> None:
+                 client: httpx.AsyncClient, policy: OutboundPolicy, max_bytes: int) -> None:
         self.feeds = feeds
         self.max_bytes = max_bytes
         self.state = state
         self.publish = publish
         self.client = client
+        self.policy = policy  # every feed and page request: address checks, redirects, budgets
 
     async def poll(self, feed: FeedConfig) -> PollResult:
         etag, last_modified = self.state.validators(feed.url)
@@ -88,10 +90,11 @@ class FeedPoller:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        response = await self.client.get(feed.url, headers=headers)
-        if response.status_code == 304:
+        response = await self.policy.get(self.client, feed.url, headers=headers)
+        if response.status == 304:
             return PollResult(not_modified=True)
-        response.raise_for_status()
+        if response.status != 200:
+            raise OutboundError(f"the feed answered {response.status}")
         parsed = feedparser.parse(response.content)
         feed_title = feed.name or parsed.feed.get("title")
         result = PollResult()
@@ -102,7 +105,7 @@ class FeedPoller:
                 continue
             try:
                 raw = await self._article(entry, feed, feed_title)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, OutboundError, TimeoutError, ValueError) as exc:
                 log.warning("feed %s: entry %s failed: %s", feed.url, key, exc)
                 result.failed += 1
                 continue
@@ -124,12 +127,17 @@ class FeedPoller:
             "authors": [a["name"] for a in entry.get("authors", []) if a.get("name")],
         }
         if link:
-            page = await self.client.get(link, headers={"User-Agent": USER_AGENT},
-                                         follow_redirects=True)
-            if page.status_code == 200 and "html" in page.headers.get("content-type", "html"):
-                return self._accept(Submission(format="html", content=page.text, url=str(page.url),
-                                               **common))
-            log.info("page %s answered %s; using the feed's own text", link, page.status_code)
+            try:
+                page = await self.policy.get(self.client, link, headers={"User-Agent": USER_AGENT})
+            except (httpx.HTTPError, OutboundError, TimeoutError) as exc:
+                log.info("page %s not read (%s); using the feed's own text", link, exc)
+            else:
+                # Only a page that says it is HTML is read as one.
+                if page.status == 200 and "html" in page.headers.get("content-type", ""):
+                    return self._accept(Submission(format="html", content=page.text, url=page.url,
+                                                   **common))
+                log.info("page %s answered %s (%s); using the feed's own text", link,
+                         page.status, page.headers.get("content-type", "no content type"))
         # No page to read: the entry's own content, as HTML, is the article.
         content = (entry.get("content") or [{}])[0].get("value") or entry.get("summary") or ""
         if not content.strip():
@@ -155,7 +163,7 @@ class FeedPoller:
                     log.info("feed %s: %s new, %s seen before, %s failed%s", feed.url,
                              len(result.published), result.skipped, result.failed,
                              " (not modified)" if result.not_modified else "")
-                except (httpx.HTTPError, OSError) as exc:
+                except (httpx.HTTPError, OutboundError, TimeoutError, OSError) as exc:
                     log.warning("feed %s: %s", feed.url, exc)
                 due[feed.url] = time.monotonic() + feed.interval_seconds
             wait = max(0.5, min(due.values(), default=60.0) - time.monotonic())

@@ -1,4 +1,5 @@
-"""The one policy for requests newsflow makes to addresses its users name (webhooks).
+"""The one policy for requests newsflow makes to addresses its users name: webhooks, feeds
+and the pages feed entries link to.
 
 Every attempt resolves the host again and refuses loopback, private, link-local (cloud
 metadata lives there), multicast, reserved and unspecified addresses, unless the
@@ -14,16 +15,32 @@ import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class RefusedAddress(Exception):
+class OutboundError(Exception):
+    """A request the policy stopped: refused address, too many redirects, too large."""
+
+
+class RefusedAddress(OutboundError):
     """The target is not one newsflow may call."""
+
+
+class TooManyRedirects(OutboundError):
+    pass
+
+
+class ResponseTooLarge(OutboundError):
+    pass
+
+
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def forbidden_kind(address: IPAddress) -> str | None:
@@ -43,6 +60,23 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass
+class Fetched:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str  # after redirects
+
+    @property
+    def text(self) -> str:
+        charset = httpx.Headers(self.headers).get("content-type", "")
+        encoding = charset.split("charset=", 1)[1].split(";")[0].strip() if "charset=" in charset else "utf-8"
+        try:
+            return self.content.decode(encoding, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
 
 
 @dataclass
@@ -99,6 +133,33 @@ class OutboundPolicy:
         netloc = f"{literal}:{parts.port}" if parts.port else literal
         return Target(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
                       parts.netloc.rsplit("@", 1)[-1], host)
+
+    async def get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None,
+                  max_redirects: int = 5) -> Fetched:
+        """GET within the policy: every hop resolved and checked (redirects followed here, at
+        most `max_redirects`), the whole exchange within the timeout, the body within the byte
+        budget (ResponseTooLarge beyond it: a page is read whole or not at all)."""
+        async with asyncio.timeout(self.timeout):
+            for _ in range(max_redirects + 1):
+                target = await self.resolve(url)
+                request = client.build_request(
+                    "GET", target.url, headers={**(headers or {}), "host": target.host_header},
+                    extensions={"sni_hostname": target.hostname})
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECTS and location:
+                        url = urljoin(url, location)
+                        continue
+                    content = b""
+                    async for chunk in response.aiter_bytes():
+                        content += chunk
+                        if len(content) > self.max_response_bytes:
+                            raise ResponseTooLarge(f"{url} is larger than {self.max_response_bytes} bytes")
+                    return Fetched(response.status_code, response.headers, content, url)
+                finally:
+                    await response.aclose()
+        raise TooManyRedirects(f"more than {max_redirects} redirects from {url}")
 
     async def post(self, session: aiohttp.ClientSession, url: str, body: bytes,
                    headers: dict[str, str]) -> Answer:

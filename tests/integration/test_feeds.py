@@ -14,6 +14,7 @@ import pytest
 from services.feeds.poller import FeedConfig, FeedPoller
 from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle
+from shared.http.outbound import OutboundPolicy
 from shared.runtime.kafka import make_producer, publish_raw
 from tests.integration.conftest import Pipeline
 
@@ -85,6 +86,11 @@ def site() -> Iterator[FeedSite]:
     server.shutdown()
 
 
+def policy(pipeline: Pipeline) -> OutboundPolicy:
+    # The test server is on loopback, which only the allow-list lets through.
+    return OutboundPolicy("127.0.0.1", timeout=10, max_response_bytes=pipeline.settings.max_body_bytes)
+
+
 async def test_conditional_get_and_no_duplicates_across_restart(
     pipeline: Pipeline, site: FeedSite, tmp_path: Path
 ) -> None:
@@ -100,7 +106,7 @@ async def test_conditional_get_and_no_duplicates_across_restart(
     state_file = tmp_path / "feeds.sqlite3"
     try:
         async with httpx.AsyncClient(timeout=10) as client:
-            first = FeedPoller([feed], FeedState(state_file), publish, client,
+            first = FeedPoller([feed], FeedState(state_file), publish, client, policy(pipeline),
                                pipeline.settings.max_body_bytes)
             result = await first.poll(feed)
             assert len(result.published) == 2 and not result.not_modified
@@ -116,8 +122,8 @@ async def test_conditional_get_and_no_duplicates_across_restart(
             # only the new entry.
             site.entries.append("three")
             site.etag = '"v2"'
-            restarted = FeedPoller([feed], FeedState(state_file), publish, client,
-                               pipeline.settings.max_body_bytes)
+            restarted = FeedPoller([feed], FeedState(state_file), publish, client, policy(pipeline),
+                                   pipeline.settings.max_body_bytes)
             after_restart = await restarted.poll(feed)
             assert len(after_restart.published) == 1 and after_restart.skipped == 2
             restarted.state.close()
