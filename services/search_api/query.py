@@ -25,7 +25,8 @@ from shared.contracts.document import (
 from shared.text.dates import parse_iso
 
 # ISO dates and times, or Elasticsearch date math relative to now ("now-7d", "now-1M/d").
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?|now([+-]\d+[smhdwMy])*(/[smhdwMy])?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?"
+                   r"|now([+-]\d{1,5}[smhdwMy])*(/[smhdwMy])?")
 
 
 NOT_DUPLICATE = {"term": {DocField.IS_DUPLICATE: True}}
@@ -55,7 +56,13 @@ class SearchRequest:
 
 
 def check_date(value: str | None, name: str) -> str | None:
-    if value is not None and not _DATE.fullmatch(value):
+    valid = value is None or bool(_DATE.fullmatch(value))
+    if valid and value is not None and not value.startswith("now"):
+        try:  # the pattern lets through dates that do not exist (2025-02-30, 0000-01-01)
+            parse_iso(value)
+        except (ValueError, OverflowError):
+            valid = False
+    if not valid:
         raise BadRequest(f"'{name}' must be an ISO date (2025-12-18, 2025-12-18T09:00:00Z) or "
                          f"relative to now (now-7d, now-1M)", code="bad_date")
     return value
@@ -117,13 +124,15 @@ def histogram_interval(request: SearchRequest) -> str:
     return "day"
 
 
+_LONGEST = timedelta(days=365 * 200)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "M": 30 * 86400, "y": 365 * 86400}
 
 
 def _relative(value: str) -> timedelta:
     """How far back "now-7d" reaches (only the first offset counts; enough to size bars)."""
     match = re.match(r"now-(\d+)([smhdwMy])", value)
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)]) if match else timedelta(0)
+    span = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)]) if match else timedelta(0)
+    return min(span, _LONGEST)  # "now-99999y" must not run dates past year 1
 
 
 def bounds_body(request: SearchRequest) -> dict[str, Any]:

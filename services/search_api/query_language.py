@@ -123,11 +123,21 @@ def tokenize(query: str) -> list[Token]:
 
 
 # ---------------------------------------------------------------- parser
+MAX_DEPTH = 32  # parentheses and NOTs inside each other: deeper is refused, never recursed into
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
         self.tokens = tokenize(query)
         self.index = 0
+        self.depth = 0
+
+    def deeper(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"the query nests parentheses and NOTs more than {MAX_DEPTH} deep",
+                                   token.position)
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -176,7 +186,9 @@ class _Parser:
             following = self.peek()
             if following is None or following.kind in ("OR", "AND", "RPAREN"):
                 raise QuerySyntaxError(f"'{token.text}' needs something after it", token.position)
+            self.deeper(token)
             child = self.parse_unary()
+            self.depth -= 1
             return Not(child) if token.kind == "NOT" else child
         return self.parse_primary()
 
@@ -185,7 +197,9 @@ class _Parser:
         if token.kind == "LPAREN":
             if self.peek() is not None and self.peek().kind == "RPAREN":  # type: ignore[union-attr]
                 raise QuerySyntaxError("empty parentheses", token.position)
+            self.deeper(token)
             node = self.parse_or()
+            self.depth -= 1
             closing = self.peek()
             if closing is None or closing.kind != "RPAREN":
                 raise QuerySyntaxError("'(' is never closed", token.position)

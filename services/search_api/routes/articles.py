@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import related_story_body, similar_body
 from shared.contracts.document import summarize_hit
 
 router = APIRouter(tags=["articles"])
+# Ids are ours (u/c + hex) or a submitter's plain token: never a path Elasticsearch could read
+# as its own ("." or ".."), never longer than an HTTP line allows.
+ArticleId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="an article id")]
 
 
 @router.get("/articles/{article_id}", summary="One article, fully enriched",
             responses={404: {"description": "no such article"}})
-async def get_article(index: NewsIndexDep, article_id: str) -> Any:
+async def get_article(index: NewsIndexDep, article_id: ArticleId) -> Any:
     return await index.article(article_id)
 
 
 @router.get("/articles/{article_id}/related", summary="Same story first, then similar articles",
             responses={404: {"description": "no such article"}})
-async def related(index: NewsIndexDep, article_id: str,
+async def related(index: NewsIndexDep, article_id: ArticleId,
                   size: Annotated[int, Query(ge=1, le=50)] = 10) -> Any:
     article = await index.article(article_id)
     same_story: list[dict[str, Any]] = []

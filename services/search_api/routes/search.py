@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import (
+    BadRequest,
     SearchRequest,
     apply_bounds,
     build_body,
@@ -70,6 +71,8 @@ async def search(
 @router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant")
 async def suggest(index: NewsIndexDep, prefix: Annotated[str, Query(min_length=2, max_length=100)],
                   size: Annotated[int, Query(ge=1, le=30)] = 10) -> Any:
+    if len(prefix.strip()) < 2:
+        raise BadRequest("'prefix' needs at least two characters besides spaces", code="bad_prefix")
     response = await index.search(suggest_body(prefix))
     return {"prefix": prefix,
             "suggestions": rank_suggestions(prefix, response.get("aggregations", {}), size)}

@@ -167,3 +167,26 @@ def test_subscriptions_answer_503_until_their_views_are_loaded() -> None:
         answer = client.request(method, path, json={"name": "n", "query": "q"})
         assert answer.status_code == 503, (method, path, answer.text)
         assert answer.headers["retry-after"] == "2"
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "(" * 250 + "a" + ")" * 250}, {"q": "-" * 999 + "a"},
+    {"from": "2025-13-45"}, {"from": "2025-02-30"}, {"from": "0000-01-01"},
+    {"to": "2025-01-01T::::"}, {"from": "2025-01-01T10:00:00+99:99"}, {"from": "now-99999999y"},
+])
+def test_hostile_search_parameters_are_400_not_500(params: dict[str, str]) -> None:
+    answer = client_with(FakeNewsIndex()).get("/search", params=params)
+    assert answer.status_code == 400, (params, answer.text)
+    assert answer.json()["error"]["code"] in ("bad_query", "bad_date")
+
+
+def test_far_relative_dates_do_not_overflow() -> None:
+    assert client_with(FakeNewsIndex()).get("/search", params={"from": "now-99999y"}).status_code == 200
+
+
+def test_hostile_suggest_prefixes_and_article_ids_are_4xx() -> None:
+    api = client_with(FakeNewsIndex())
+    assert api.get("/suggest", params={"prefix": "  "}).status_code == 400
+    for article_id in ("x" * 5000, "a.b", ".", "a%2Fb"):
+        assert api.get(f"/articles/{article_id}").status_code in (404, 422), article_id
+        assert api.get(f"/articles/{article_id}/related").status_code in (404, 422), article_id
