@@ -35,6 +35,7 @@ from shared.contracts.document import DocField
 from shared.contracts.topology import Topic
 from shared.http.errors import ApiError, install_error_handlers
 from shared.http.health import health_router
+from shared.http.pages import Page
 from shared.http.settings_dep import SettingsDep
 from shared.runtime.elasticsearch import make_client
 from shared.runtime.kafka import kafka_reachable, make_producer
@@ -220,11 +221,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument_app(app, "monitor")
     app.include_router(router)
     app.include_router(health_router(health_checks))
-    page = resources.files("services.monitor").joinpath("static/ops.html").read_text()
+    page = Page(resources.files("services.monitor").joinpath("static/ops.html").read_text())
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def ops_page() -> str:
-        return page
+    async def ops_page() -> HTMLResponse:
+        return page.response()
 
     return app
 

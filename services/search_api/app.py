@@ -23,6 +23,7 @@ from services.subscriptions import routes as subscriptions
 from services.subscriptions.store import AlertStore
 from shared.http.errors import error_response, install_error_handlers
 from shared.http.health import health_router
+from shared.http.pages import Page
 from shared.runtime.elasticsearch import ensure_index, make_client
 from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings
@@ -55,15 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return error_response(400, exc.code, exc.reason, details)
 
     static = resources.files("services.search_api").joinpath("static")
-    page, alerts_page = (static.joinpath(name).read_text() for name in ("index.html", "alerts.html"))
+    page, alerts_page = (Page(static.joinpath(name).read_text()) for name in ("index.html", "alerts.html"))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def search_page() -> str:
-        return page
+    async def search_page() -> HTMLResponse:
+        return page.response()
 
     @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
-    async def alerts_page_route() -> str:
-        return alerts_page
+    async def alerts_page_route() -> HTMLResponse:
+        return alerts_page.response()
 
     routers = (search.router, articles.router, stories.router, preview.router,
                subscriptions.router, stream.router, health_router(health_checks))
