@@ -41,7 +41,8 @@ def rss_mb(pid: int | None) -> float:
     return 0.0
 
 
-async def start_namespace(prefix: str, extra: dict[str, str] | None = None) -> tuple[Settings, Services]:
+async def start_namespace(prefix: str, extra: dict[str, str] | None = None,
+                          supervised: bool = False) -> tuple[Settings, Services]:
     """Kafka and Elasticsearch (started if needed), the topics, and every service, in a fresh
     namespace on free ports; `deploy.local.services.drop_namespace` removes it afterwards."""
     env = {"NEWSFLOW_NAMESPACE": f"{prefix}-{uuid.uuid4().hex[:6]}",
@@ -51,5 +52,5 @@ async def start_namespace(prefix: str, extra: dict[str, str] | None = None) -> t
     settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
     await asyncio.to_thread(Stack(get_settings()).up)
     await ensure_topics(settings)
-    services = Services(settings, REPO_ROOT / "test-output" / settings.namespace, env)
+    services = Services(settings, REPO_ROOT / "test-output" / settings.namespace, env, supervised)
     return settings, services

@@ -45,8 +45,23 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1)
 
     # Ingest limits.
+    # An article's text or HTML, in bytes, the same on /articles and in a batch; a request's
+    # JSON may be larger by its other fields (a 64 KB allowance) and its escapes (\" is 2 bytes).
     max_body_bytes: int = Field(default=5_000_000, ge=1_000)
     max_batch_items: int = Field(default=500, ge=1)
+    max_batch_bytes: int = Field(default=25_000_000, ge=1_000)  # a whole batch request
+    # How long a POST waits for the broker to acknowledge before answering 503 + Retry-After.
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # The largest message value a stage sends (the broker accepts 20 MB; see deploy/local): an
+    # output over it is trimmed by its contract's rule or dead-lettered, never dropped.
+    max_message_bytes: int = Field(default=10_000_000, ge=100_000)
+    # Each message's processing budget in extraction and enrichment: the NLP runs in a child
+    # process that is killed past this many seconds, and the message is dead-lettered.
+    stage_budget_seconds: float = Field(default=30.0, gt=0)
+    # HTML with more elements than this is dead-lettered before parsing (trafilatura needs
+    # ~5 s at 40,000 elements and grows faster than linearly; news pages have a few thousand).
+    max_html_elements: int = Field(default=60_000, ge=100)
 
     # Stage runtime: how many messages a stage takes at once (outputs are sent as they are made;
     # the input offsets are committed once all of them were acknowledged).
@@ -60,6 +75,11 @@ class Settings(BaseSettings):
     # "<stage>:<text>": that stage rejects messages containing the text (for drills and tests of
     # the dead-letter and replay path; empty in production).
     inject_failure: str = ""
+
+    # Search: requests one API process has at Elasticsearch at once; more wait this long, then
+    # answer 503 busy (a burst of heavy searches must not slow every other search down).
+    search_max_concurrent: int = Field(default=8, ge=1)
+    search_queue_seconds: float = Field(default=5.0, gt=0)
 
     # Indexing: a bulk request goes out when either bound is reached.
     index_batch_size: int = Field(default=500, ge=1)

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+# The real stack's session fixtures (tests/stack.py), for tests/integration and tests/fuzz; they
+# start nothing unless a test asks for them.
+pytest_plugins = ["tests.stack"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT / "samples"
 SEED_000 = SAMPLES / "000_4f30339b672c6a11.txt"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 
 
 @dataclass
@@ -56,14 +57,17 @@ class FakeProducer:
     first `fail_deliveries` deliveries fail with `error`."""
 
     def __init__(self, error: BaseException | None = None, fail_sends: int = 0,
-                 fail_deliveries: int = 0) -> None:
+                 fail_deliveries: int = 0, max_bytes: int | None = None) -> None:
         self.sent: list[Sent] = []
         self.error = error
         self.fail_sends = fail_sends
         self.fail_deliveries = fail_deliveries
+        self.max_bytes = max_bytes  # like the producer's max_request_size
 
     async def send(self, topic: str, value: bytes, key: bytes | None = None,
                    headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future[Any]:
+        if self.max_bytes is not None and len(value) > self.max_bytes:
+            raise MessageSizeTooLargeError()
         if self.fail_sends > 0:
             self.fail_sends -= 1
             assert self.error is not None

@@ -27,7 +27,7 @@ def _stack() -> Stack:
 
 
 def _services(settings: Settings) -> Services:
-    return Services(settings, settings.cache_dir / "state" / "services")
+    return Services(settings, settings.cache_dir / "state" / "services", supervised=True)
 
 
 @cli.command()

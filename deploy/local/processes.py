@@ -46,6 +46,14 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
     raise StackError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def _signal_group(pid: int, sig: int) -> None:
+    """Each managed process leads its own process group (start_new_session)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
 @dataclass
 class ManagedProcess:
     """One long-running process whose pid file and log live in `state_dir`."""
@@ -97,22 +105,35 @@ class ManagedProcess:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
+        _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         if pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            _signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def crash(self) -> int | None:
+        """SIGKILL of the supervised service alone (not its supervisor): a crash the supervisor
+        should recover from. Returns the killed pid."""
+        pid = self.pid()
+        children = Path(f"/proc/{pid}/task/{pid}/children") if pid else None
+        if children is None or not children.exists():
+            return None
+        for child in children.read_text().split():
+            os.kill(int(child), signal.SIGKILL)
+            return int(child)
+        return None
+
     def kill(self) -> None:
-        """SIGKILL with no goodbye: what a crash looks like to Kafka."""
+        """SIGKILL with no goodbye: what a crash looks like to Kafka. The whole process group
+        goes: the service, its supervisor and any child it runs its NLP in."""
         pid = self.pid()
         if pid is not None:
-            os.kill(pid, signal.SIGKILL)
+            _signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)

@@ -30,16 +30,23 @@ def _http_ok(url: str) -> bool:
 
 
 class Services:
-    def __init__(self, settings: Settings, state_dir: Path, env: Mapping[str, str] | None = None):
+    """`supervised`: each service runs under deploy/local/supervise.py, which restarts it when it
+    crashes (the demo stack); the tests start them bare, to crash and restart them themselves."""
+
+    def __init__(self, settings: Settings, state_dir: Path, env: Mapping[str, str] | None = None,
+                 supervised: bool = False):
         self.settings = settings
         self.env = dict(env or {})
+        self.supervised = supervised
         self.processes = {name: ManagedProcess(name, state_dir) for name in SERVICES}
 
     def start(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
         process = self.processes[name]
         if not process.running():
-            process.start([sys.executable, "-m", f"services.{name}"],
-                          env={**self.env, **(extra_env or {})}, cwd=REPO_ROOT)
+            module = f"services.{name}"
+            command = [sys.executable, "-m", "deploy.local.supervise", module] if self.supervised \
+                else [sys.executable, "-m", module]
+            process.start(command, env={**self.env, **(extra_env or {})}, cwd=REPO_ROOT)
 
     def up(self, timeout: float = 120.0) -> None:
         for name in SERVICES:

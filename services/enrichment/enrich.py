@@ -1,12 +1,18 @@
 """extracted → enriched: entities, countries, keywords, topics, tone, duplicates and stories.
 
-A pure step: no broker, no index, no settings. spaCy's NER is the costly part; everything else
-is chosen to add little to it (bench/enrichment_speed.py). What must be remembered between
-articles (recent duplicates and stories) is asked of and told to an `ArticleMemory`.
+Two pure steps: no broker, no index, no settings.
+- `analyse` reads one article alone: entities, countries, keywords, topics, tone, hashes. spaCy's
+  NER is the costly part; everything else is chosen to add little to it
+  (bench/enrichment_speed.py). Its work is bounded whatever the input: NER reads at most
+  NER_MAX_CHARS, tone at most TONE_MAX_SENTENCES, and entity names and lists are capped, so
+  the stage can run it in a child process under a time budget.
+- `Enricher.decide` adds what needs other articles (duplicates and stories), asked of and told
+  to an `ArticleMemory`. `Enricher.enrich` is both.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import lru_cache
 from typing import Any
@@ -24,6 +30,14 @@ from shared.text.wordforms import join_stems, stem_words, words
 
 # NER needs only the tokenizer, tok2vec and ner; the rest of the pipeline costs time for nothing.
 _UNUSED_PIPES = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+# NER reads the first 100,000 characters (a long feature is ~30,000): spaCy's memory grows with
+# the document (3.4 GB for 950,000 characters), and what an article is about comes first.
+NER_MAX_CHARS = 100_000
+# spaCy's tokenizer splits affixes off a token one at a time, rescanning the rest: quadratic in
+# a token's length (5,000 '"' in a row took 4 s). No name is a 50-character run without a space,
+# so such runs are blanked for NER (same length, so character offsets still hold).
+_LONG_RUN = re.compile(r"\S{50,}")
+TONE_MAX_SENTENCES = 2_000
 
 
 @lru_cache(maxsize=1)
@@ -46,51 +60,66 @@ def model_versions() -> dict[str, str]:
     }
 
 
+def analyse(article: ExtractedArticle) -> EnrichedArticle:
+    """Everything the article says on its own; duplicates and stories are `Enricher.decide`'s."""
+    paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
+    # One document, as spaCy is fastest on; a span across a paragraph break is not an
+    # entity. Headings repeat the body and related items belong to other articles, so
+    # neither is read.
+    text = "\n\n".join([t for t in (article.title, article.subtitle) if t] + paragraphs)
+    readable = _LONG_RUN.sub(lambda run: " " * len(run.group(0)), text[:NER_MAX_CHARS])
+    ents = [ent for ent in nlp()(readable).ents if "\n" not in ent.text]
+    mentions = [Mention(ent.text, ent.label_) for ent in ents]
+    grouped = group_entities(mentions)
+    places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
+    demonyms = Counter(m.text for m in mentions if m.label == "NORP")
+    title_names = {ent.text for ent in ents if ent.end_char <= len(article.title)}
+    place_counts = Counter({e.name: e.mentions for e in grouped["places"]}) + demonyms
+    countries, primary = geo.countries(place_counts, title_names)
+
+    sentences = [s for p in paragraphs for s in split_sentences(p)][:TONE_MAX_SENTENCES]
+    # Words and stems once, for topics, the stems field and the MinHash signature.
+    title_words, body_words = words(article.title), words(f"{article.subtitle or ''}\n{article.body}")
+    title_stems, body_stems = stem_words(title_words), stem_words(body_words)
+    return EnrichedArticle(
+        **article.model_dump(exclude={"language"}),
+        language=article.language or detect_language(f"{article.title}\n{article.body}"),
+        people=grouped["people"], organizations=grouped["organizations"], places=places,
+        events=grouped["events"], countries=countries, primary_country=primary,
+        keywords=keywords_tone.keywords(article.title, article.body),
+        topics=topics.classify(title_stems, body_stems),
+        tone=keywords_tone.tone(sentences),
+        content_hash=dedup.content_hash(article.title, article.body),
+        minhash=dedup.signature(title_words + body_words),
+        stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
+        models=model_versions(),
+    )
+
+
+def warm() -> None:
+    """Loads every model now, not while the first article waits (the stage's child process)."""
+    nlp()
+    detect_language("warm up")
+
+
 class Enricher:
     def __init__(self, memory: ArticleMemory | None = None) -> None:
         self.memory: ArticleMemory = memory or InProcessMemory()
 
     def enrich(self, article: ExtractedArticle) -> EnrichedArticle:
-        paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
-        # One document, as spaCy is fastest on; a span across a paragraph break is not an
-        # entity. Headings repeat the body and related items belong to other articles, so
-        # neither is read.
-        text = "\n\n".join([t for t in (article.title, article.subtitle) if t] + paragraphs)
-        ents = [ent for ent in nlp()(text).ents if "\n" not in ent.text]
-        mentions = [Mention(ent.text, ent.label_) for ent in ents]
-        grouped = group_entities(mentions)
-        places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
-        demonyms = Counter(m.text for m in mentions if m.label == "NORP")
-        title_names = {ent.text for ent in ents if ent.end_char <= len(article.title)}
-        place_counts = Counter({e.name: e.mentions for e in grouped["places"]}) + demonyms
-        countries, primary = geo.countries(place_counts, title_names)
+        return self.decide(analyse(article))
 
-        sentences = [s for p in paragraphs for s in split_sentences(p)]
-        # Words and stems once, for topics, the stems field and the MinHash signature.
-        title_words, body_words = words(article.title), words(f"{article.subtitle or ''}\n{article.body}")
-        title_stems, body_stems = stem_words(title_words), stem_words(body_words)
-        digest = dedup.content_hash(article.title, article.body)
-        minhash = dedup.signature(title_words + body_words)
-        duplicate_of, kind = self.memory.find_duplicate(article.article_id, digest, minhash)
-
-        enriched = EnrichedArticle(
-            **article.model_dump(exclude={"language"}),
-            language=article.language or detect_language(f"{article.title}\n{article.body}"),
-            people=grouped["people"], organizations=grouped["organizations"], places=places,
-            events=grouped["events"], countries=countries, primary_country=primary,
-            keywords=keywords_tone.keywords(article.title, article.body),
-            topics=topics.classify(title_stems, body_stems),
-            tone=keywords_tone.tone(sentences), content_hash=digest, minhash=minhash,
-            duplicate_of=duplicate_of, duplicate_kind=kind,
-            stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
-            models=model_versions(),
-        )
+    def decide(self, enriched: EnrichedArticle) -> EnrichedArticle:
+        """Duplicate of a recent article? Which story? Then remembered for the next ones."""
+        digest, minhash = enriched.content_hash or "", enriched.minhash
+        enriched.duplicate_of, enriched.duplicate_kind = self.memory.find_duplicate(
+            enriched.article_id, digest, minhash)
         names = {kind.value: [e.name for e in getattr(enriched, kind.value)] for kind in ENTITY_LISTS}
         names[DocField.COUNTRY_CODES.value] = [country.code for country in enriched.countries]
         entities, terms = story_features(names, [k.text for k in enriched.keywords])
-        enriched.story_id = self.memory.choose_story(article.article_id, entities, terms)
+        enriched.story_id = self.memory.choose_story(enriched.article_id, entities, terms)
         self.memory.remember(Remembered(
-            article_id=article.article_id, content_hash=digest, minhash=minhash,
-            is_original=duplicate_of is None, story_id=enriched.story_id,
+            article_id=enriched.article_id, content_hash=digest, minhash=minhash,
+            is_original=enriched.duplicate_of is None, story_id=enriched.story_id,
             entities=entities, terms=terms))
         return enriched

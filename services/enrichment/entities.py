@@ -25,6 +25,10 @@ LABEL_KIND = {
 }
 KINDS = ("people", "organizations", "places", "events")
 NOT_AN_ENTITY = "-"  # the canonical name of spans that are not entities ("North")
+# Bounds on what one article can put in every result list and facet: a name is short (a span
+# longer than this is a tagging accident or a zalgo run), and a kind keeps its top mentions.
+MAX_NAME_CHARS = 100
+MAX_PER_KIND = 100
 
 @dataclass(frozen=True)
 class Mention:
@@ -38,7 +42,8 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
     for mention in mentions:
         kind = LABEL_KIND.get(mention.label)
         name = clean_name(mention.text)
-        if kind is None or len(name) < 2 or not any(c.isalpha() for c in name):
+        if (kind is None or not 2 <= len(name) <= MAX_NAME_CHARS
+                or not any(c.isalpha() for c in name)):
             continue
         if kind == "people":
             person = person_name(name)
@@ -69,7 +74,8 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
             people[fulls[0]] += people.pop(short)
 
     return {
-        kind: [Entity(name=n, mentions=c) for n, c in sorted(counter.items(), key=lambda i: (-i[1], i[0]))]
+        kind: [Entity(name=n, mentions=c) for n, c in
+               sorted(counter.items(), key=lambda i: (-i[1], i[0]))[:MAX_PER_KIND]]
         for kind, counter in counts.items()
     }
 

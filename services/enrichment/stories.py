@@ -6,6 +6,11 @@ shared entities over the smaller set's size) and keyword overlap (Jaccard of the
 its keyphrases); at least MIN_SHARED entities must be shared. Stories are kept in memory, most
 recently updated first, and rebuilt at start-up from the news index (each article stores its
 story id, entities and keywords), so a restarted worker continues the same stories.
+
+Stories do not chain: an article is compared with the story's *core* (the entities and terms of
+its first CORE_ARTICLES articles), not with whatever its latest members mention, so A~B, B~C,
+C~D … cannot pull D into A's story. And a story takes at most MAX_ARTICLES articles; a later
+one opens a new story (the news has moved on by then, and one story must not swallow a beat).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ ENTITY_WEIGHT, TERM_WEIGHT = 0.7, 0.3
 THRESHOLD = 0.35
 MIN_SHARED = 3
 STORY_TERMS = 40  # a story's most frequent entities/terms stand for it
+CORE_ARTICLES = 5
+MAX_ARTICLES = 200
 CAPACITY = 20_000
 
 
@@ -32,13 +39,17 @@ class Story:
     top_terms: set[str] = field(default_factory=set)
 
     def update(self, entities: set[str], terms: set[str]) -> None:
+        self.articles += 1
+        if self.articles > CORE_ARTICLES:
+            return  # the core is what the story is about; later members do not move it
         self.entities.update(entities)
         self.terms.update(terms)
-        self.articles += 1
         self.top_entities = {name for name, _ in self.entities.most_common(STORY_TERMS)}
         self.top_terms = {name for name, _ in self.terms.most_common(STORY_TERMS)}
 
     def similarity(self, entities: set[str], terms: set[str]) -> float:
+        if self.articles >= MAX_ARTICLES:
+            return 0.0  # full
         shared = len(entities & self.top_entities)
         if shared < MIN_SHARED:
             return 0.0
@@ -85,8 +96,9 @@ class StoryIndex:
         self.stories[story_id] = story  # most recently updated last
         story.update(entities, terms)
         self.story_of[article_id] = story_id
-        for entity in entities:
-            self.by_entity.setdefault(entity, set()).add(story_id)
+        if story.articles <= CORE_ARTICLES:  # candidates are found by their core's entities
+            for entity in entities:
+                self.by_entity.setdefault(entity, set()).add(story_id)
         while len(self.stories) > self.capacity:
             old_id, old = self.stories.popitem(last=False)
             for entity in old.entities:

@@ -16,7 +16,7 @@ from services.extraction.cleanup import clean_paragraphs
 from services.extraction.plain_text import derive_title, parse_plain_text
 from services.extraction.text_facts import find_dates, find_quotes, parse_dateline
 from shared.contracts.messages import ExtractedArticle, RawArticle
-from shared.text.dates import parse_iso
+from shared.text.dates import parse_iso, plausible_published_at
 from shared.text.language import detect_language
 
 _MIN_BODY_CHARS = 20
@@ -31,7 +31,21 @@ _TRAFILATURA_OPTIONS: dict[str, Any] = {
 }
 
 
-def extract_article(raw: RawArticle) -> ExtractedArticle:
+class TooComplex(ValueError):
+    """More HTML elements than the stage's limit: parsing it would outlast any budget."""
+
+
+def html_elements(html: str) -> int:
+    """Opening tags, counted cheaply (str.count is C): `<` not followed by `/`."""
+    return html.count("<") - html.count("</")
+
+
+def extract_article(raw: RawArticle, max_html_elements: int | None = None) -> ExtractedArticle:
+    if raw.format == "html" and max_html_elements is not None:
+        elements = html_elements(raw.content or "")
+        if elements > max_html_elements:
+            raise TooComplex(f"the HTML has {elements} elements; the limit is {max_html_elements} "
+                             "(NEWSFLOW_MAX_HTML_ELEMENTS)")
     common: dict[str, Any] = {
         "article_id": raw.article_id, "url": raw.url, "source": raw.source,
         "submitted_at": raw.submitted_at, "authors": raw.authors,
@@ -119,6 +133,6 @@ def _declared_language(html: str) -> str | None:
 
 def _parse_date(value: str) -> datetime | None:
     try:
-        return parse_iso(value)
+        return plausible_published_at(parse_iso(value))
     except ValueError:
         return None

@@ -1,10 +1,13 @@
 """Facts written in the text itself: the dateline, dates, and who said what.
 
-Regular expressions over the paragraphs; cheap enough to run on every article.
+Regular expressions over the paragraphs; cheap enough to run on every article. Every pass is
+linear in the text and its results are capped (MAX_DATES, MAX_QUOTES), so a hostile article
+with 20,000 dates or quotes costs no more than a long ordinary one.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import date, datetime, timedelta
 
@@ -47,6 +50,9 @@ _SUBJECT = re.compile(rf"^{_NAME}\b[^“\"]*?\b{_SPEECH}\b[^“\"]*$")
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’]?\s+)(?=[A-Z“\"])")
 _PRONOUNS = {"he", "she", "they"}
 _CONTEXT_CHARS = 300  # how far from a quote its attribution is looked for
+MAX_DATES = 200  # distinct date mentions kept per article
+MAX_QUOTES = 200  # quotes kept per article (the first ones: a story's lead quotes matter most)
+_MAX_MATCHES = 5_000  # matches of one pattern looked at, before distinct ones are counted
 
 
 def _month_number(text: str) -> int:
@@ -72,14 +78,21 @@ def find_dates(text: str, published: datetime | None) -> list[DateMention]:
     before the publication date (news says "Tuesday" for this week's Tuesday)."""
     reference = published.date() if published else None
     mentions: list[DateMention] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # of the spans taken so far, sorted; the spans never overlap
+    ends: list[int] = []
     for pattern in _DATE_PATTERNS:
-        for match in pattern.finditer(text):
-            if any(start <= match.start() < end for start, end in taken):
-                continue
-            taken.append(match.span())
+        for count, match in enumerate(pattern.finditer(text)):
+            if count >= _MAX_MATCHES:
+                break
+            at = bisect.bisect_right(starts, match.start())
+            if at and match.start() < ends[at - 1]:
+                continue  # inside a date an earlier pattern found
+            starts.insert(at, match.start())
+            ends.insert(at, match.end())
             mentions.append(DateMention(text=match.group(0), date=_to_date(match, reference)))
-    for match in _WEEKDAY.finditer(text):
+    for count, match in enumerate(_WEEKDAY.finditer(text)):
+        if count >= _MAX_MATCHES:
+            break
         weekday = _WEEKDAYS.index(match.group("weekday"))
         resolved = None
         if reference:
@@ -88,7 +101,7 @@ def find_dates(text: str, published: datetime | None) -> list[DateMention]:
     unique: dict[tuple[str, date | None], DateMention] = {}
     for mention in mentions:
         unique.setdefault((mention.text, mention.date), mention)
-    return list(unique.values())
+    return list(unique.values())[:MAX_DATES]
 
 
 def parse_dateline(lead: str) -> tuple[Dateline | None, str]:
@@ -111,14 +124,23 @@ def find_quotes(paragraphs: list[str]) -> list[Quote]:
     text = "\n".join(paragraphs)
     quotes: list[Quote] = []
     last_speaker: str | None = None
+    full_names: dict[str, str] = {}  # one scan of the text per speaker, not per quote
     for paragraph in paragraphs:
+        if len(quotes) >= MAX_QUOTES:
+            break
         paragraph_speaker: str | None = None
         pending: list[Quote] = []
         for match in _QUOTE.finditer(paragraph):
+            if len(quotes) >= MAX_QUOTES:
+                break
             words = (match.group("curly") or match.group("straight")).strip()
-            speaker = _speaker(paragraph[match.end():], paragraph[:match.start()], last_speaker)
+            start, end = match.span()
+            speaker = _speaker(paragraph[end:end + _CONTEXT_CHARS],
+                               paragraph[max(0, start - _CONTEXT_CHARS):start], last_speaker)
             if speaker:
-                speaker = full_name_in(text, speaker)
+                if speaker not in full_names:
+                    full_names[speaker] = full_name_in(text, speaker)
+                speaker = full_names[speaker]
                 paragraph_speaker = last_speaker = speaker
             quote = Quote(text=words.strip(" ,"), speaker=speaker)
             quotes.append(quote)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
 import httpx
@@ -13,6 +12,7 @@ from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle
 from shared.http.outbound import OutboundPolicy
 from shared.runtime.kafka import ensure_topics, make_producer, publish_raw
+from shared.runtime.logs import configure_logging
 from shared.settings import get_settings
 
 
@@ -45,5 +45,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(main())

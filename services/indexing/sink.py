@@ -1,9 +1,19 @@
 """news.enriched → Elasticsearch: the stage runtime's batching sink.
 
-Every item of every bulk response is read: 2xx is delivered; 429 and 5xx items are retried
-with backoff up to `index_max_retries` times, then dead-lettered; any other rejection is the
-document's fault and dead-lettered at once. An unreachable Elasticsearch is an outage: the
-batch waits (nothing is committed meanwhile) and goes again when it is back.
+Every item of every bulk response is read. What is the document's fault is dead-lettered; what
+is the index's is waited out, since an unavailable index is an outage like a refused connection,
+and good articles must not end up in dead letters because of it:
+- 2xx: delivered.
+- 403 (a write block, missing privileges) and 429 (throttled) items: the index's state, never the
+  document's; retried with backoff for as long as it lasts.
+- 5xx items: when every item of the request failed so, an outage (waited out); when others
+  were accepted, those are retried `index_max_retries` times, then dead-lettered (a document that keeps
+  breaking a shard must not stall its partition).
+- Any other 4xx item (a mapping conflict, say): dead-lettered at once.
+- A whole request refused as too large (413) is split in halves; a single document refused so
+  is dead-lettered. Any other whole-request error, and an unreachable Elasticsearch: an outage.
+Nothing is committed while the batch waits, and SIGTERM ends the wait (`Stopping`), even in
+the middle of a request, so the batch is left for the next owner.
 """
 
 from __future__ import annotations
@@ -14,19 +24,20 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from elasticsearch import ApiError, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
-from elasticsearch import TransportError
 
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
-from shared.runtime.dead_letters import InvalidMessage, backoff
-from shared.runtime.metrics import BULK_DOCUMENTS, BULK_RETRIES
-from shared.runtime.stage import Decoded, Outcome, sleep_unless_stopped
+from shared.runtime.dead_letters import InvalidMessage, Stopping, backoff, sleep_unless_stopped
+from shared.runtime.metrics import BULK_DOCUMENTS, BULK_RETRIES, INDEX_UNAVAILABLE
+from shared.runtime.stage import Decoded, Outcome
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = {429, 500, 502, 503, 504}
+UNAVAILABLE = {403, 429}  # the index's state, not the document's
+SERVER_ERRORS = {500, 502, 503, 504}
 
 
 @dataclass
@@ -52,29 +63,57 @@ class BulkIndexSink:
         for position, decoded in enumerate(batch):
             article: EnrichedArticle = decoded.message
             pending.append(Pending(position, article.article_id, to_document(article)))
+        chunks = [pending]
+        while chunks:
+            chunk = chunks.pop()
+            halves = await self._write_chunk(chunk, outcomes, stop)
+            chunks.extend(halves)
+        return outcomes
+
+    async def _write_chunk(self, pending: list[Pending], outcomes: list[Outcome],
+                           stop: asyncio.Event) -> list[list[Pending]]:
+        """Writes one bulk request's worth until every item is delivered or dead-lettered;
+        returns the halves to write instead when the request is too large."""
         attempt = outage = 0
+        accepted = False  # any document of this chunk: then 5xx for the others are theirs
         while pending:
             try:
                 BULK_DOCUMENTS.observe(len(pending))
-                response = await self.es.bulk(operations=self._operations(pending))
+                response = await self._bulk(pending, stop)
+            except ApiError as exc:
+                if exc.meta.status == 413:
+                    if len(pending) > 1:
+                        middle = len(pending) // 2
+                        return [pending[:middle], pending[middle:]]
+                    outcomes[pending[0].position] = InvalidMessage(
+                        "the document is larger than Elasticsearch accepts in a request (413)",
+                        "elasticsearch:413")
+                    return []
+                outage = await self._wait_out(f"bulk request refused ({exc.meta.status}: {exc})",
+                                              outage, stop)
+                continue
             except (ESConnectionError, TransportError) as exc:
-                # Elasticsearch is unreachable: nothing is lost while we wait, offsets stay put.
-                delay = backoff(outage)
-                outage += 1
-                log.warning("bulk request failed (%s); retrying in %.1fs", exc, delay)
-                await sleep_unless_stopped(stop, delay)
+                outage = await self._wait_out(f"bulk request failed ({exc})", outage, stop)
+                continue
+            results = [(item, result["index"]) for item, result in
+                       zip(pending, response["items"], strict=True)]
+            failed = [(item, int(r["status"])) for item, r in results if int(r["status"]) >= 300]
+            self.indexed += len(results) - len(failed)
+            accepted = accepted or len(failed) < len(results)
+            if failed and not accepted and all(
+                    status in UNAVAILABLE | SERVER_ERRORS for _, status in failed):
+                pending = [item for item, _ in failed]
+                outage = await self._wait_out(f"every document refused ({failed[0][1]})", outage, stop)
                 continue
             retry: list[Pending] = []
-            for item, result in zip(pending, response["items"], strict=True):
-                outcome = result["index"]
-                status = int(outcome["status"])
-                if status < 300:
-                    self.indexed += 1
-                elif status in RETRYABLE and attempt < self.settings.index_max_retries:
+            errors = {item.position: r for item, r in results}
+            for item, status in failed:
+                if status in UNAVAILABLE or (status in SERVER_ERRORS
+                                             and attempt < self.settings.index_max_retries):
                     retry.append(item)
                 else:
                     outcomes[item.position] = InvalidMessage(
-                        json.dumps(outcome.get("error", status)), f"elasticsearch:{status}")
+                        json.dumps(errors[item.position].get("error", status)), f"elasticsearch:{status}")
             if retry:
                 attempt += 1
                 self.retried += len(retry)
@@ -83,7 +122,28 @@ class BulkIndexSink:
                 log.warning("%d documents throttled or failed; retrying in %.1fs", len(retry), delay)
                 await sleep_unless_stopped(stop, delay)
             pending = retry
-        return outcomes
+        return []
+
+    async def _bulk(self, pending: list[Pending], stop: asyncio.Event) -> Any:
+        """The bulk request, abandoned (Stopping) as soon as the stage is asked to stop: the
+        client's own retries and timeouts can outlast a SIGTERM by far."""
+        request = asyncio.ensure_future(self.es.bulk(operations=self._operations(pending)))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not request.done():
+            request.cancel()
+            raise Stopping()
+        return request.result()
+
+    async def _wait_out(self, what: str, outage: int, stop: asyncio.Event) -> int:
+        INDEX_UNAVAILABLE.inc()
+        delay = backoff(outage)
+        log.warning("%s; Elasticsearch is treated as unavailable, retrying in %.1fs", what, delay)
+        await sleep_unless_stopped(stop, delay)
+        return outage + 1
 
     def _operations(self, pending: list[Pending]) -> list[dict[str, Any]]:
         operations: list[dict[str, Any]] = []

@@ -7,16 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from services.ingest import routes
 from services.ingest.deps import health_checks
 from shared.contracts.messages import RawArticle
-from shared.http.errors import error_response, install_error_handlers
+from shared.http.body_limit import BodyLimit
+from shared.http.errors import install_error_handlers
 from shared.http.health import health_router
 from shared.runtime.kafka import make_producer, publish_raw
 from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings
+
+ENVELOPE_BYTES = 64_000  # a submission's fields besides its text
 
 
 class KafkaPublisher:
@@ -45,15 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     instrument_app(app, "ingest")
 
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next: Any) -> Any:
-        # Refuse oversized bodies before reading them.
-        length = request.headers.get("content-length")
-        limit = settings.max_body_bytes * (settings.max_batch_items if "batch" in request.url.path else 1)
-        if length and length.isdigit() and int(length) > limit:
-            return error_response(413, "too_large", f"request body is {length} bytes; "
-                                                     f"the limit is {limit}")
-        return await call_next(request)
+    def body_limit(path: str) -> int:
+        # An article's JSON may exceed its text by the other fields and by escapes.
+        single = 2 * settings.max_body_bytes + ENVELOPE_BYTES
+        return settings.max_batch_bytes if path.endswith(":batch") else single
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
 
     app.include_router(routes.router)
     app.include_router(health_router(health_checks))

@@ -101,7 +101,7 @@ class Collector:
         self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
         await self._offsets.start()
         self._tail = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                      max_partition_fetch_bytes=self.settings.max_body_bytes * 2)
+                                      max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000)
         await self._tail.start()
         tailed = [tp for topic in TAILED
                   for tp in await topic_partitions(self._tail, topic_name(self.settings, topic))]

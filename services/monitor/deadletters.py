@@ -22,6 +22,7 @@ from shared.contracts.headers import Header, header_value
 from shared.contracts.messages import DeadLetter
 from shared.contracts.ops import Replay
 from shared.contracts.topology import Topic
+from shared.runtime.kafka import fetch_message
 from shared.runtime.metrics import DEAD_LETTERS
 from shared.runtime.tables import Table, TopicFollower, write_row
 from shared.settings import Settings
@@ -143,7 +144,15 @@ class DeadLetterStore:
         headers = [(k, v) for k, v in found.headers
                    if k not in ERROR_HEADERS and k != Header.REPLAY_OF.value]
         headers.append((Header.REPLAY_OF.value, letter_id.encode()))
-        await producer.send_and_wait(letter.source_topic, letter.original_payload(),
+        payload = letter.original_payload()
+        if letter.payload_omitted:  # too large to copy: the original is read where it was
+            found_payload = await fetch_message(self.settings, letter.source_topic,
+                                                letter.partition or 0, letter.offset or 0)
+            if found_payload is None:
+                raise ReplayRefused(409, "payload_expired", "this letter's original was too large "
+                                    "to copy and its topic no longer holds it")
+            payload = found_payload
+        await producer.send_and_wait(letter.source_topic, payload,
                                      key=letter.article_id.encode() if letter.article_id else None,
                                      headers=headers)
         replay = Replay(letter_id=letter_id, source_topic=letter.source_topic,

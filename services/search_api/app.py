@@ -36,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         es = make_client(settings)
         await ensure_index(es, settings)
-        app.state.news_index = NewsIndex(es, settings.index_alias)
+        app.state.news_index = NewsIndex(es, settings.index_alias, settings.search_max_concurrent,
+                                         settings.search_queue_seconds)
         app.state.alert_store = AlertStore(settings)
         app.state.alert_store.start()
         yield

@@ -5,6 +5,9 @@ HTTP tests replace it with a fake.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Any
 
@@ -21,7 +24,12 @@ from elasticsearch import (
 from services.search_api.query import SearchRequest, article_excludes, bounds_body
 from shared.http.errors import ApiError
 
-PIT_KEEP_ALIVE = "2m"
+log = logging.getLogger(__name__)
+
+# A cursor's point in time lives this long after its last page was read (each page renews it),
+# and is closed as soon as its last page is served: an abandoned cursor costs a minute of a
+# search context, not an open one forever.
+PIT_KEEP_ALIVE = "1m"
 BOUNDS_TTL = 60.0  # seconds the index's oldest/newest dates are reused for histogram intervals
 
 
@@ -30,12 +38,25 @@ def unavailable() -> ApiError:
                     headers={"Retry-After": "5"})
 
 
+def busy(limit: int) -> ApiError:
+    return ApiError(503, "busy", f"the search engine is answering {limit} requests already; "
+                    "try again in a moment", headers={"Retry-After": "1"})
+
+
 class NewsIndex:
-    def __init__(self, es: AsyncElasticsearch, alias: str) -> None:
+    """`max_concurrent` bounds the requests one API process has in flight at Elasticsearch: a
+    burst of heavy searches queues here (for at most `queue_seconds`, then 503 busy) instead of
+    piling onto the node and slowing every other search down."""
+
+    def __init__(self, es: AsyncElasticsearch, alias: str, max_concurrent: int = 8,
+                 queue_seconds: float = 5.0) -> None:
         self.es = es
         self.alias = alias
         self._bounds: dict[str, Any] | None = None
         self._bounds_at = 0.0
+        self.max_concurrent = max_concurrent
+        self.queue_seconds = queue_seconds
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     async def search(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -44,16 +65,28 @@ class NewsIndex:
             raise unavailable() from exc
 
     async def search_in(self, pit_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
-        """A later page of a cursor: inside one point in time, so pages see one snapshot."""
+        """A later page of a cursor: inside one point in time, so pages see one snapshot. When
+        the node has no point in time to spare (too many open), the page is read from the
+        index with the same search_after: the stable sort still never repeats an article, though
+        one written meanwhile may appear."""
         if not pit_id:
-            opened = await self._call(self.es.open_point_in_time, index=self.alias,
-                                      keep_alive=PIT_KEEP_ALIVE)
-            pit_id = str(opened["id"])
+            try:
+                opened = await self._call(self.es.open_point_in_time, index=self.alias,
+                                          keep_alive=PIT_KEEP_ALIVE)
+                pit_id = str(opened["id"])
+            except ElasticsearchApiError as exc:  # 429 / 400: search.max_open_pit_context
+                log.warning("no point in time for a cursor (%s); paging without one", exc)
+                return await self.search(body)
         try:
             return await self._call(self.es.search, **body,
                                     pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE})
         except NotFoundError:
             raise ApiError(400, "bad_cursor", "the cursor has expired; search again") from None
+
+    async def close_pit(self, pit_id: str) -> None:
+        """The cursor's last page was served: free its search context now."""
+        with contextlib.suppress(Exception):
+            await self.es.close_point_in_time(id=pit_id)
 
     async def article(self, article_id: str) -> dict[str, Any]:
         try:
@@ -80,6 +113,10 @@ class NewsIndex:
 
     async def _call(self, method: Any, **kwargs: Any) -> dict[str, Any]:
         try:
+            await asyncio.wait_for(self._slots.acquire(), self.queue_seconds)
+        except TimeoutError:
+            raise busy(self.max_concurrent) from None
+        try:
             response = await method(**kwargs)
         except BadRequestError as exc:
             raise ApiError(400, "bad_query", "the search engine rejected the query",
@@ -90,6 +127,8 @@ class NewsIndex:
             if isinstance(exc, ElasticsearchApiError) and exc.meta.status < 500:
                 raise
             raise unavailable() from exc
+        finally:
+            self._slots.release()
         return dict(response.body if hasattr(response, "body") else response)
 
 

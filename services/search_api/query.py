@@ -17,7 +17,7 @@ from services.search_api.query_language import QuerySyntaxError, compile_query, 
 from shared.contracts.document import (
     FACETS,
     HIDDEN_FIELDS,
-    LIST_EXCLUDES,
+    LIST_FIELDS,
     DocField,
     entity_text_field,
     summarize_hit,
@@ -190,7 +190,7 @@ def build_body(request: SearchRequest) -> dict[str, Any]:
         "size": request.size,
         "sort": sort_order(request),
         "track_total_hits": True,
-        "_source": {"excludes": LIST_EXCLUDES},
+        "_source": LIST_FIELDS,
         "highlight": _highlight(request),
         "aggs": _aggregations(request),
     }
@@ -209,7 +209,7 @@ def preview_body(request: SearchRequest) -> dict[str, Any]:
     return {
         "query": query, "size": PREVIEW_EXAMPLES, "track_total_hits": True,
         "sort": [{DocField.SUBMITTED_AT: "desc"}, {DocField.ARTICLE_ID: "asc"}],
-        "_source": {"excludes": LIST_EXCLUDES},
+        "_source": LIST_FIELDS,
         "aggs": {
             "per_day": {"date_histogram": {
                 "field": DocField.SUBMITTED_AT, "calendar_interval": "day", "min_doc_count": 0,
@@ -265,7 +265,7 @@ def article_excludes() -> list[str]:
 
 def related_story_body(article_id: str, story_id: str, size: int) -> dict[str, Any]:
     """The other articles of the article's story, newest first, copies left out."""
-    return {"size": size, "sort": [{DocField.DATE: "desc"}], "_source": {"excludes": LIST_EXCLUDES},
+    return {"size": size, "sort": [{DocField.DATE: "desc"}], "_source": LIST_FIELDS,
             "query": {"bool": {"filter": [{"term": {DocField.STORY_ID: story_id}}],
                                "must_not": [{"ids": {"values": [article_id]}}, NOT_DUPLICATE]}}}
 
@@ -278,7 +278,7 @@ def similar_body(alias: str, article: dict[str, Any], leave_out: list[str], size
     like = {"more_like_this": {"fields": [DocField.TITLE, DocField.BODY],
                                "like": [{"_index": alias, "_id": article["id"]}],
                                "min_term_freq": 1, "min_doc_freq": 1, "max_query_terms": 40}}
-    return {"size": size, "_source": {"excludes": LIST_EXCLUDES}, "query": {"bool": {
+    return {"size": size, "_source": LIST_FIELDS, "query": {"bool": {
         "should": [like, *entities], "minimum_should_match": 1,
         "must_not": [{"ids": {"values": leave_out}}, NOT_DUPLICATE]}}}
 
@@ -286,7 +286,7 @@ def similar_body(alias: str, article: dict[str, Any], leave_out: list[str], size
 def story_body(story_id: str, size: int, hide_duplicates: bool) -> dict[str, Any]:
     """A story's articles, oldest first."""
     return {"size": size, "sort": [{DocField.DATE: "asc"}, {DocField.ARTICLE_ID: "asc"}],
-            "_source": {"excludes": LIST_EXCLUDES},
+            "_source": LIST_FIELDS,
             "query": {"bool": {"filter": [{"term": {DocField.STORY_ID: story_id}}],
                                "must_not": [NOT_DUPLICATE] if hide_duplicates else []}}}
 

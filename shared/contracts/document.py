@@ -82,6 +82,13 @@ FILTER_PARAMS: dict[str, str] = {
 HIDDEN_FIELDS = [DocField.STEMS.value, DocField.TITLE_STEMS.value, DocField.MINHASH.value]
 # What a list of results leaves out on top of the hidden fields: too large for a list.
 LIST_EXCLUDES = [DocField.BODY.value, DocField.MODELS.value, *HIDDEN_FIELDS]
+# What a list of results fetches: exactly what `summarize_hit` shows. An allow-list, not the
+# excludes above, so related items, quotes and dates (which can be large) never travel for a
+# list (a 25-hit search used to move 126 MB).
+LIST_FIELDS = [field.value for field in (
+    DocField.TITLE, DocField.SUBTITLE, DocField.URL, DocField.DATE, DocField.LANGUAGE,
+    DocField.SOURCE_NAME, DocField.PEOPLE, DocField.ORGANIZATIONS, DocField.PLACES,
+    DocField.COUNTRY_CODES, DocField.TOPIC_LABELS, DocField.STORY_ID, DocField.DUPLICATE_OF)]
 
 _DERIVED: dict[DocField, IndexAs] = {
     DocField.COUNTRY_CODES: EXACT,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from datetime import date as date_type
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,9 +38,26 @@ def utcnow() -> datetime:
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
+    # Fields that may be emptied, in this order, when the message would not fit the broker's
+    # message limit (see `to_bytes_within`); a message too large without them is dead-lettered.
+    TRIMMABLE: ClassVar[tuple[str, ...]] = ()
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
+
+    def to_bytes_within(self, limit: int) -> bytes | None:
+        """The message as bytes, at most `limit` of them: when too large, the TRIMMABLE fields
+        are emptied one by one (and named in `trimmed`) until it fits; None if it never does."""
+        data = self.to_bytes()
+        for name in self.TRIMMABLE:
+            if len(data) <= limit:
+                break
+            value = getattr(self, name, None)
+            if value:
+                setattr(self, name, [] if isinstance(value, list) else None)
+                self.trimmed = [*getattr(self, "trimmed", []), name]
+                data = self.to_bytes()
+        return data if len(data) <= limit else None
 
 
 class SourceInfo(BaseModel):
@@ -91,6 +108,10 @@ class Dateline(BaseModel):
 class ExtractedArticle(Message):
     """extraction → enrichment: clean text and metadata."""
 
+    # What goes first when an article would not fit a broker message: what the body repeats or
+    # what was found in it, never the body.
+    TRIMMABLE: ClassVar[tuple[str, ...]] = ("related", "quotes", "dates", "headings", "lead")
+
     article_id: Annotated[str, EXACT]
     url: Annotated[str | None, URL] = None
     title: Annotated[str, TEXT_WITH_RAW]
@@ -116,6 +137,8 @@ class ExtractedArticle(Message):
     source: SourceInfo = Field(default_factory=SourceInfo)
     submitted_at: Annotated[datetime, DATE]
     extracted_at: Annotated[datetime, DATE] = Field(default_factory=utcnow)
+    # The TRIMMABLE lists emptied so that the article fits a broker message.
+    trimmed: Annotated[list[str], KEYWORD] = Field(default_factory=list)
 
 
 class Entity(BaseModel):
@@ -190,6 +213,9 @@ class DeadLetter(Message):
     # The original message bytes: as text when they decode as UTF-8, else base64.
     payload: str
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    # True when the payload itself would not fit a broker message: it is left out, and
+    # source_topic/partition/offset point at the original (kept for the topic's retention).
+    payload_omitted: bool = False
     failed_at: datetime = Field(default_factory=utcnow)
 
     @classmethod
@@ -199,6 +225,10 @@ class DeadLetter(Message):
             return cls(payload=raw.decode("utf-8"), **fields)
         except UnicodeDecodeError:
             return cls(payload=base64.b64encode(raw).decode(), payload_encoding="base64", **fields)
+
+    def without_payload(self) -> DeadLetter:
+        return self.model_copy(update={"payload": "", "payload_encoding": "utf-8",
+                                       "payload_omitted": True})
 
     def original_payload(self) -> bytes:
         if self.payload_encoding == "base64":

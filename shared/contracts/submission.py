@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from shared.contracts.ids import article_id, canonical_url
 from shared.contracts.messages import ContentFormat, RawArticle, SourceInfo
+from shared.text.clean import clean_strings
+from shared.text.dates import plausible_published_at
 
 
 class Submission(BaseModel):
@@ -34,6 +36,16 @@ class Submission(BaseModel):
         "content": "Headline\nFirst paragraph of the story.",
         "source": {"name": "Example Wire"},
     }]}}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean(cls, data: Any) -> Any:
+        return clean_strings(data)  # shared/text/clean.py: surrogates, NULs, zalgo runs
+
+    @field_validator("published_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        return plausible_published_at(value)
 
     @model_validator(mode="after")
     def _has_content(self) -> Submission:

@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.text.clean import clean_strings
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,8 @@ def error_response(status: int, code: str, message: str, details: Any = None,
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    # A reason may quote the input, and input may hold lone surrogates that UTF-8 cannot encode.
+    return JSONResponse({"error": clean_strings(body)}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

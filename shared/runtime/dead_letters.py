@@ -126,6 +126,24 @@ def backoff(attempt: int) -> float:
     return float(min(_MAX_BACKOFF_SECONDS, 0.2 * 2**attempt) * (0.5 + random.random() / 2))
 
 
+class Stopping(Exception):
+    """Asked to stop while waiting out an outage: leave the batch uncommitted."""
+
+
+async def sleep_unless_stopped(stop: asyncio.Event | None, seconds: float) -> None:
+    """Sleeps, but raises Stopping as soon as the stage is asked to stop."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    if stop.is_set():
+        raise Stopping()
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return
+    raise Stopping()
+
+
 class Producer(Protocol):
     async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                             partition: Any = None, timestamp_ms: Any = None,
@@ -134,16 +152,25 @@ class Producer(Protocol):
 
 class DeadLetterSender:
     """Sends dead letters, always with headers. A broker outage is waited out (it is not the
-    letter's fault); the caller commits only after this returns."""
+    letter's fault; SIGTERM meanwhile raises Stopping, so nothing is committed); the caller
+    commits only after this returns.
+
+    A letter whose payload would not fit a broker message goes without it (`payload_omitted`):
+    its source topic, partition and offset still point at the original."""
 
     def __init__(self, producer: Producer, settings: Settings) -> None:
         self.producer = producer
         self.topic = topic_name(settings, Topic.DEAD_LETTER)
+        # Room for the error, the fields and the headers beside the payload.
+        self.max_payload_bytes = settings.max_message_bytes - 64_000
         self.sent = 0
 
-    async def send(self, letter: DeadLetter, original_headers: Sequence[tuple[str, bytes]] = ()) -> None:
+    async def send(self, letter: DeadLetter, original_headers: Sequence[tuple[str, bytes]] = (),
+                   stop: asyncio.Event | None = None) -> None:
         key = letter.article_id.encode() if letter.article_id else None
         headers = dead_letter_headers(letter, original_headers)
+        if len(letter.payload) > self.max_payload_bytes:
+            letter = letter.without_payload()
         attempt = 0
         while True:
             try:
@@ -151,12 +178,14 @@ class DeadLetterSender:
                                                   headers=headers)
                 break
             except MessageSizeTooLargeError:
-                raise  # not an outage: retrying cannot help, and dropping it would lose it
-            except KafkaError as exc:
+                if letter.payload_omitted:
+                    raise  # cannot happen with an empty payload; never drop it silently
+                letter = letter.without_payload()
+            except (KafkaError, OSError, TimeoutError) as exc:
                 delay = backoff(attempt)
                 attempt += 1
                 log.warning("dead-letter send failed (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
+                await sleep_unless_stopped(stop, delay)
         self.sent += 1
         log.warning("dead letter from %s: %s: %s (article %s, %s[%s]@%s)", letter.stage,
                     letter.error_type, letter.error[:300], letter.article_id,

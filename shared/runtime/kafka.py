@@ -52,7 +52,8 @@ def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
         "enable_idempotence": True,
         "linger_ms": 5,
         "compression_type": "gzip",
-        "max_request_size": settings.max_body_bytes * 2,
+        # Room for the key and headers beside the largest value a stage sends.
+        "max_request_size": settings.max_message_bytes + 100_000,
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -68,8 +69,8 @@ def make_consumer(settings: Settings, stage: StageSpec, **overrides: Any) -> AIO
         "group_id": stage.consumer_group(settings),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "max_partition_fetch_bytes": settings.max_body_bytes * 2,
-        "fetch_max_bytes": settings.max_body_bytes * 4,
+        "max_partition_fetch_bytes": settings.max_message_bytes + 100_000,
+        "fetch_max_bytes": (settings.max_message_bytes + 100_000) * 2,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
         # NLP on a large batch may take a while; the group must not think we are gone.
@@ -126,3 +127,23 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
         await consumer._client.force_metadata_update()  # a fresh consumer has no metadata yet
         ids = consumer.partitions_for_topic(topic) or set()
     return [TopicPartition(topic, p) for p in sorted(ids)]
+
+
+async def fetch_message(settings: Settings, topic: str, partition: int, offset: int,
+                        timeout: float = 10.0) -> bytes | None:
+    """One message's value by its position (a dead letter's reference to an original too large
+    to copy), or None when the topic no longer holds it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=settings.max_message_bytes + 100_000)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        if offset < (await consumer.beginning_offsets([tp]))[tp] or \
+                offset >= (await consumer.end_offsets([tp]))[tp]:
+            return None
+        consumer.seek(tp, offset)
+        record = await asyncio.wait_for(consumer.getone(tp), timeout)
+        return record.value if record.offset == offset else None
+    finally:
+        await consumer.stop()

@@ -31,6 +31,8 @@ BATCH_SECONDS = Histogram("newsflow_batch_processing_seconds",
 BULK_DOCUMENTS = Histogram("newsflow_bulk_documents", "Documents per bulk request to Elasticsearch",
                            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000))
 BULK_RETRIES = Counter("newsflow_bulk_retries_total", "Bulk items retried after 429/5xx")
+INDEX_UNAVAILABLE = Counter("newsflow_index_unavailable_waits_total",
+                            "Bulk requests waited out: Elasticsearch unreachable, blocked or refusing")
 ALERTS_MATCHED = Counter("newsflow_alerts_matched_total", "Alert events the matcher produced")
 WEBHOOK_ATTEMPTS = Counter("newsflow_webhook_attempts_total", "Webhook attempts by outcome",
                            ["outcome"])  # delivered, retrying, failed, refused

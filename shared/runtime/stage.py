@@ -43,10 +43,13 @@ from shared.runtime.dead_letters import (
     InvalidMessage,
     Record,
     StageHalted,
+    Stopping,
     backoff,
     build_dead_letter,
+    sleep_unless_stopped,
 )
 from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
+from shared.runtime.logs import configure_logging
 from shared.runtime.metrics import BATCH_SECONDS, MESSAGES_DEAD_LETTERED, MESSAGES_PROCESSED, serve_metrics
 from shared.settings import Settings, get_settings
 
@@ -72,26 +75,11 @@ class Sink(Protocol):
         ...
 
 
-class Stopping(Exception):
-    """Asked to stop while waiting out an outage: leave the batch uncommitted."""
-
-
 class Consumer(Protocol):
     async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
                       max_records: int | None = None) -> dict[TopicPartition, list[Any]]: ...
 
     async def commit(self, offsets: dict[TopicPartition, int] | None = None) -> None: ...
-
-
-async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    """Sleeps, but raises Stopping as soon as the stage is asked to stop."""
-    if stop.is_set():
-        raise Stopping()
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return
-    raise Stopping()
 
 
 @dataclass
@@ -196,7 +184,7 @@ class StageRuntime:
             try:
                 decoded.append(Decoded(record, self.decode(record)))
             except InvalidMessage as exc:
-                await self.reject(record, exc)
+                await self.reject(record, exc, stop=stop)
         outcomes = await self.sink.write(decoded, stop) if decoded else []
         for item, outcome in zip(decoded, outcomes, strict=True):
             if outcome is None:
@@ -205,7 +193,7 @@ class StageRuntime:
                 MESSAGES_PROCESSED.labels(self.spec.stage.value).inc()
             else:
                 await self.reject(item.record, outcome,
-                                  getattr(item.message, "article_id", None))
+                                  getattr(item.message, "article_id", None), stop)
 
     def decode(self, record: Record) -> BaseModel:
         if not record.value:
@@ -218,10 +206,11 @@ class StageRuntime:
         except ValidationError as exc:
             raise InvalidMessage(f"not a valid {self.model.__name__}: {exc}", "DecodeError") from exc
 
-    async def reject(self, record: Record, error: InvalidMessage, article_id: str | None = None) -> None:
+    async def reject(self, record: Record, error: InvalidMessage, article_id: str | None = None,
+                     stop: asyncio.Event | None = None) -> None:
         self.policy.record_invalid(error)  # may raise StageHalted: then nothing is committed
         letter = build_dead_letter(record, self.spec.stage, error, article_id)
-        await self.dead_letters.send(letter, record.headers)
+        await self.dead_letters.send(letter, record.headers, stop)
         self.dead_lettered += 1
         MESSAGES_DEAD_LETTERED.labels(self.spec.stage.value, letter.error_type).inc()
 
@@ -238,6 +227,9 @@ class StageRuntime:
             log.warning("%s: offset commit failed after a rebalance: %s", self.spec.stage, exc)
 
 
+# An output ready to send: key, value, headers.
+Encoded = tuple[bytes, bytes, Any]
+
 # A step's output: one message, or several (the matcher: one alert per matching subscription).
 Step = Callable[[Any], BaseModel | Sequence[BaseModel]]
 
@@ -250,54 +242,88 @@ class TopicSink:
     """Runs a pure step on each message and sends its outputs to the stage's output topic,
     keyed by `key_of(output)` (the article id unless told otherwise).
 
-    Any exception of the step is the message's: the step touches no broker, no index and no
-    settings, so what fails in it is this input (the policy's limits catch a broken step).
-    A broker error while sending is an outage: the send is retried until it succeeds.
+    `isolated`, when given, runs first, in a child process within the stage's time budget
+    (shared/runtime/budget.py): the stage's NLP. `step` then runs in a worker thread, so the
+    event loop keeps heartbeating. Any exception of either is the message's: they touch no
+    broker, no index and no settings, so what fails in them is this input (the policy's limits
+    catch a broken step).
+
+    Every output is checked against the broker's message limit before it is sent: one too
+    large is trimmed by its contract's rule (`Message.to_bytes_within`) or, when even that
+    does not fit, dead-lettered. A broker error while sending is an outage: the send is
+    retried until it succeeds.
     """
 
     def __init__(self, spec: StageSpec, settings: Settings, step: Step, producer: Any,
-                 key_of: Callable[[Any], bytes] = _article_key) -> None:
+                 key_of: Callable[[Any], bytes] = _article_key,
+                 isolated: Callable[[Any], Awaitable[Any]] | None = None) -> None:
         if not isinstance(spec.writes, Topic):
             raise ValueError(f"stage {spec.stage} does not write a topic")
         self.spec = spec
         self.step = step
+        self.isolated = isolated
         self.producer = producer
         self.key_of = key_of
         self.topic = topic_name(settings, spec.writes)
+        self.max_bytes = settings.max_message_bytes
+
+    async def close(self) -> None:
+        close = getattr(self.isolated, "close", None)
+        if close is not None:
+            await close()
 
     async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        sent: list[tuple[int, BaseModel, Awaitable[Any]]] = []
+        sent: list[tuple[int, tuple[Encoded, Awaitable[Any]]]] = []
         for item in batch:
             try:
-                result = await asyncio.to_thread(self.step, item.message)
+                prepared = await self.isolated(item.message) if self.isolated else item.message
+                result = await asyncio.to_thread(self.step, prepared)
+                outputs = [result] if isinstance(result, BaseModel) else list(result)
+                encoded = [self._encode(output) for output in outputs]
+            except InvalidMessage as exc:
+                outcomes.append(exc)
+                continue
             except Exception as exc:  # the message's fault: see the class docstring
                 outcomes.append(InvalidMessage(str(exc) or repr(exc), type(exc).__name__))
                 continue
             outcomes.append(None)
-            for output in [result] if isinstance(result, BaseModel) else result:
-                sent.append((len(outcomes) - 1, output, await self._send(output, stop)))
-        for index, output, delivery in sent:
-            outcome = await self._acknowledged(output, delivery, stop)
+            for data in encoded:
+                sent.append((len(outcomes) - 1, await self._send(data, stop)))
+        for index, delivery in sent:
+            outcome = await self._acknowledged(delivery, stop)
             outcomes[index] = outcomes[index] or outcome
         return outcomes
 
-    async def _send(self, output: Any, stop: asyncio.Event) -> Awaitable[Any]:
+    def _encode(self, output: Any) -> Encoded:
+        data = output.to_bytes_within(self.max_bytes)
+        if data is None:
+            raise InvalidMessage(
+                f"the {self.spec.stage} output is {len(output.to_bytes())} bytes, over the "
+                f"broker message limit of {self.max_bytes} (NEWSFLOW_MAX_MESSAGE_BYTES) even "
+                f"without {', '.join(output.TRIMMABLE) or 'anything'}", "MessageSizeTooLarge")
+        if getattr(output, "trimmed", None):
+            log.warning("%s: article %s trimmed to fit a broker message: %s", self.spec.stage,
+                        output.article_id, ", ".join(output.trimmed))
+        headers = headers_for(output.article_id, output.submitted_at, self.spec.stage)
+        return self.key_of(output), data, headers
+
+    async def _send(self, encoded: Encoded, stop: asyncio.Event) -> tuple[Encoded, Awaitable[Any]]:
         """Queues the output (the broker's acknowledgement is awaited after the whole batch)."""
+        key, data, headers = encoded
         attempt = 0
         while True:
             try:
-                return await self.producer.send(
-                    self.topic, output.to_bytes(), key=self.key_of(output),
-                    headers=headers_for(output.article_id, output.submitted_at, self.spec.stage))
+                return encoded, await self.producer.send(self.topic, data, key=key, headers=headers)
             except MessageSizeTooLargeError:
-                return _failed(MessageSizeTooLargeError())
+                return encoded, _failed(MessageSizeTooLargeError())
             except KafkaError as exc:
                 attempt += 1
                 log.warning("%s: send failed (%s); retrying", self.spec.stage, exc)
                 await sleep_unless_stopped(stop, backoff(attempt))
 
-    async def _acknowledged(self, output: Any, delivery: Awaitable[Any], stop: asyncio.Event) -> Outcome:
+    async def _acknowledged(self, queued: tuple[Encoded, Awaitable[Any]], stop: asyncio.Event) -> Outcome:
+        encoded, delivery = queued
         attempt = 0
         while True:
             try:
@@ -305,12 +331,12 @@ class TopicSink:
                 return None
             except MessageSizeTooLargeError:
                 return InvalidMessage(f"the {self.spec.stage} output is larger than the broker "
-                                      f"accepts ({len(output.to_bytes())} bytes)", "MessageSizeTooLarge")
+                                      f"accepts ({len(encoded[1])} bytes)", "MessageSizeTooLarge")
             except KafkaError as exc:
                 attempt += 1
                 log.warning("%s: delivery failed (%s); sending again", self.spec.stage, exc)
                 await sleep_unless_stopped(stop, backoff(attempt))
-                delivery = await self._send(output, stop)
+                _, delivery = await self._send(encoded, stop)
 
 
 def _failed(error: BaseException) -> Awaitable[Any]:
@@ -325,7 +351,7 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
     by the dead-letter limits. `make_sink(producer, consumer)` builds the stage's sink (the
     consumer tells which partitions are this worker's); a sink's `close()`, if it has one,
     runs at shutdown."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = settings or get_settings()
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
 

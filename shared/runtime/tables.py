@@ -40,7 +40,7 @@ class TopicFollower:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest",
                                     fetch_max_wait_ms=100,
-                                    max_partition_fetch_bytes=self.settings.max_body_bytes * 2)
+                                    max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000)
         await consumer.start()
         partitions = await topic_partitions(consumer, self.name)
         consumer.assign(partitions)

@@ -18,8 +18,8 @@ from deploy.local.stack import Stack
 from shared.contracts.topology import Stage, spec
 from shared.runtime.kafka import consumer_lag
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import Pipeline, Receiver, auth, eventually, subscribe
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
+from tests.stack import Pipeline, Receiver, auth, eventually, subscribe
 
 pytestmark = pytest.mark.integration
 

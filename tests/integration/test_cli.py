@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Pipeline, eventually
+from tests.stack import Pipeline, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle
 from shared.http.outbound import OutboundPolicy
 from shared.runtime.kafka import make_producer, publish_raw
-from tests.integration.conftest import Pipeline
+from tests.stack import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import Pipeline, Receiver, auth, eventually, subscribe
 from tests.integration.test_alerts import _article, _marker
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
+from tests.stack import Pipeline, Receiver, auth, eventually, subscribe
 
 pytestmark = pytest.mark.integration
 

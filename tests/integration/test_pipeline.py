@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contracts.topology import Topic, consuming_stages, topic_name
 from shared.runtime.kafka import consumer_lag
-from tests.integration.conftest import Pipeline, eventually
+from tests.stack import Pipeline, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -177,8 +177,36 @@ async def test_worker_killed_mid_stream_resumes_without_loss_or_duplicates(
     assert hits == len(ids) == len(set(ids))
 
 
-async def test_documents_elasticsearch_rejects_go_to_dead_letters(pipeline: Pipeline) -> None:
-    """A write-blocked index refuses each document of the bulk request (403 per item)."""
+async def test_html_too_complex_to_parse_is_dead_lettered_and_the_next_article_flows(
+        pipeline: Pipeline) -> None:
+    page = "<html><body>" + "<p>x</p>" * (pipeline.settings.max_html_elements + 10) + "</body></html>"
+    response = await pipeline.ingest.post("/articles", json={"format": "html", "content": page})
+    assert response.status_code == 202
+    bad_id = response.json()["article_id"]
+    good_id = await pipeline.submit(_text(_story(f"Afterton-{uuid.uuid4().hex[:6]}")))
+    await pipeline.wait_for_article(good_id)
+
+    async def letter() -> dict[str, object] | None:
+        return next((d for d in await pipeline.dead_letters() if d.get("article_id") == bad_id), None)
+
+    found = await eventually(letter, "the too-complex page's dead letter")
+    assert found["stage"] == "extraction" and found["error_type"] == "TooComplex"
+    assert json.loads(str(found["payload"]))["content"] == page  # replayable as it came
+
+
+async def test_an_article_whose_extraction_outgrows_a_message_is_trimmed_not_lost(
+        pipeline: Pipeline) -> None:
+    """2.6 million quote characters: escaped, the body and its lead were 10.4 MB together."""
+    content = "Quotes\n" + '"' * 2_600_000
+    article_id = await pipeline.submit({"format": "text", "content": content})
+    article = await pipeline.wait_for_article(article_id)
+    assert "lead" in article["trimmed"]
+    assert len(article["body"]) == 2_600_000
+
+
+async def test_a_write_blocked_index_is_waited_out_not_dead_lettered(pipeline: Pipeline) -> None:
+    """A write block refuses every document (403 per item): the index's state, not the
+    documents'. The article waits, uncommitted, and is indexed once the block is lifted."""
     from shared.runtime.elasticsearch import make_client
 
     es = make_client(pipeline.settings)
@@ -187,18 +215,38 @@ async def test_documents_elasticsearch_rejects_go_to_dead_letters(pipeline: Pipe
     try:
         article_id = await pipeline.submit(_text(_story(f"Blockville-{uuid.uuid4().hex[:6]}")))
 
-        async def rejected() -> dict[str, object] | None:
-            letters = await pipeline.dead_letters()
-            return next((d for d in letters if d.get("article_id") == article_id), None)
+        async def held_by_the_indexer() -> bool:
+            groups = (await pipeline.monitor.get("/ops/groups")).json()["groups"]
+            return any(g["stage"] == "indexing" and g["lag"] >= 1 for g in groups)
 
-        letter = await eventually(rejected, "the rejected document's dead letter")
+        await eventually(held_by_the_indexer, "the article waiting at the indexer")
+        assert await pipeline.article(article_id) is None
     finally:
         await es.indices.put_settings(index=index, settings={"index.blocks.write": False})
         await es.close()
-    assert letter["stage"] == "indexing"
-    assert letter["error_type"] == "elasticsearch:403"
-    assert "block" in str(letter["error"])
-    assert json.loads(str(letter["payload"]))["article_id"] == article_id
+    await pipeline.wait_for_article(article_id)
+    assert not [d for d in await pipeline.dead_letters() if d.get("article_id") == article_id]
+
+
+async def test_a_document_elasticsearch_rejects_goes_to_dead_letters(pipeline: Pipeline) -> None:
+    """A term too long for a keyword field is the document's fault: dead-lettered at once."""
+    producer = AIOKafkaProducer(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+    await producer.start()
+    article = {"article_id": f"immense-{uuid.uuid4().hex[:6]}", "title": "T", "body": "B",
+               "submitted_at": "2025-01-01T00:00:00Z", "language": "x" * 40_000}
+    try:
+        await producer.send_and_wait(topic_name(pipeline.settings, Topic.ENRICHED),
+                                     json.dumps(article).encode(), key=article["article_id"].encode())
+    finally:
+        await producer.stop()
+
+    async def rejected() -> dict[str, object] | None:
+        letters = await pipeline.dead_letters()
+        return next((d for d in letters if d.get("article_id") == article["article_id"]), None)
+
+    letter = await eventually(rejected, "the rejected document's dead letter")
+    assert letter["stage"] == "indexing" and letter["error_type"] == "elasticsearch:400"
+    assert "immense" in str(letter["error"]) or "max_bytes" in str(letter["error"])
 
 
 async def test_facets_show_canonical_names_and_enrichment(

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import Pipeline
+from tests.stack import Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -63,8 +63,10 @@ async def search(
         pit_id = response.get("pit_id", pit_id)
     result = parse_response(response)
     hits = response["hits"]["hits"]
-    result["next_cursor"] = (encode_cursor(pit_id or "", hits[-1]["sort"])
-                             if size and len(hits) == size else None)
+    last_page = not (size and len(hits) == size)
+    result["next_cursor"] = None if last_page else encode_cursor(pit_id or "", hits[-1]["sort"])
+    if last_page and pit_id:
+        await index.close_pit(pit_id)
     return result
 
 

@@ -74,3 +74,17 @@ def test_document_carries_facets_and_flags(seeds: tuple[EnrichedArticle, Enriche
     assert "KP" in document["country_codes"] and "politics" in document["topic_labels"]
     assert document["is_duplicate"] is False and document["story_id"] == seeds[0].story_id
     assert "sanction" in stems("sanctions") and document["stems"].split()[0] == "break"
+
+
+def test_ner_reads_only_the_first_characters_of_a_huge_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.enrichment import enrich
+
+    monkeypatch.setattr(enrich, "NER_MAX_CHARS", 2_000)
+    filler = "The talks went on through the night. " * 200  # ~7,400 characters
+    body = f"Antonio Guterres spoke in Geneva.\n\n{filler}\n\nJeffrey Feltman arrived in Seoul."
+    article = ExtractedArticle(article_id="big", title="Talks", body=body,
+                               submitted_at=datetime(2025, 1, 1, tzinfo=UTC))
+    enriched = enrich.analyse(article)
+    people = [e.name for e in enriched.people]
+    assert "Antonio Guterres" in people and "Jeffrey Feltman" not in people
+    assert "feltman" in (enriched.stems or "")  # the rest is still searchable

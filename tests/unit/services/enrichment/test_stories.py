@@ -16,3 +16,24 @@ def test_stories_join_on_shared_entities_and_survive_a_rebuild() -> None:
     rebuilt = StoryIndex()
     rebuilt.add("a1", first, korea, {"peac"})
     assert rebuilt.assign("a4", korea | {"Kim Jong Un"}, {"missil"}) == first
+
+
+def test_a_chain_of_overlapping_articles_does_not_become_one_story() -> None:
+    # Article n mentions entities n..n+5: each shares 5 with the next, but article 20 shares
+    # nothing with article 0. Compared with any member, everything chained into one story.
+    stories = StoryIndex()
+    ids = [stories.assign(f"a{n}", {f"e{k}" for k in range(n, n + 6)}, {"talks"}) for n in range(60)]
+    assert ids[1] == ids[0]  # close neighbours still join
+    assert len(set(ids)) > 5
+    assert ids[30] != ids[0]
+
+
+def test_a_story_takes_at_most_max_articles() -> None:
+    from services.enrichment.stories import MAX_ARTICLES
+
+    stories = StoryIndex()
+    same = {"Kim Jong Un", "Pyongyang", "United Nations", "KP"}
+    ids = [stories.assign(f"a{n}", same, {"missile"}) for n in range(MAX_ARTICLES + 5)]
+    assert len(set(ids[:MAX_ARTICLES])) == 1
+    assert ids[MAX_ARTICLES] != ids[0]
+    assert len(set(ids[MAX_ARTICLES:])) == 1  # the overflow opens one new story, not five

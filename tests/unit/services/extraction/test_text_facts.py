@@ -111,3 +111,27 @@ def test_html_metadata() -> None:
     assert article.image == "https://example.com/dock.jpg"
     assert article.language == "en"
     assert "signing up" not in article.body
+
+
+def test_dates_and_quotes_are_capped_and_found_linearly() -> None:
+    from services.extraction.text_facts import MAX_DATES, MAX_QUOTES
+
+    # 20,000 dates in 120 KB used to cost half a minute (an overlap check per earlier date).
+    dates = find_dates(" ".join(f"Jan {1 + n % 28}, {1900 + n // 28}" for n in range(20_000)), None)
+    assert len(dates) == MAX_DATES
+    assert dates[0].text == "Jan 1, 1900"
+    # 2,000 quotes in one paragraph, each attributed: the first MAX_QUOTES, speakers resolved.
+    paragraph = "Jeffrey Feltman spoke. " + " ".join('"Quote number one," Feltman said.'
+                                                     for _ in range(2_000))
+    quotes = find_quotes([paragraph])
+    assert len(quotes) == MAX_QUOTES
+    assert {q.speaker for q in quotes} == {"Jeffrey Feltman"}
+
+
+def test_html_with_more_elements_than_the_limit_is_refused_before_parsing() -> None:
+    from services.extraction.extract import TooComplex
+
+    page = "<html><body>" + "<p>x</p>" * 1000 + "</body></html>"
+    raw = RawArticle(article_id="a", format="html", content=page)
+    with pytest.raises(TooComplex, match="1002 elements; the limit is 500"):
+        extract_article(raw, max_html_elements=500)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError
 from elasticsearch import ConnectionError as ESConnectionError
 
 from services.indexing import sink as sink_module
@@ -34,7 +36,7 @@ class FakeElasticsearch:
     """Answers bulk requests from a script: each entry is a list of statuses (one per item) or
     an exception to raise."""
 
-    def __init__(self, script: list[list[int] | BaseException]) -> None:
+    def __init__(self, script: list[list[int] | BaseException | str]) -> None:
         self.script = script
         self.requests: list[list[str]] = []  # the ids of each bulk request
 
@@ -44,6 +46,13 @@ class FakeElasticsearch:
         step = self.script.pop(0) if self.script else [201] * len(ids)
         if isinstance(step, BaseException):
             raise step
+        if step == "hang":
+            await asyncio.Event().wait()
+        if step == "413 if many":
+            if len(ids) > 1:
+                raise api_error(413)
+            step = [201]
+        assert isinstance(step, list)
         assert len(step) == len(ids)
         return {"errors": any(s >= 300 for s in step), "items": [
             {"index": {"_id": i, "status": s, **({"error": {"type": "x", "reason": f"status {s}"}}
@@ -53,6 +62,12 @@ class FakeElasticsearch:
 
 def connection_error() -> ESConnectionError:
     return ESConnectionError("connection refused")
+
+
+def api_error(status: int) -> ApiError:
+    meta = ApiResponseMeta(status=status, http_version="1.1", headers=HttpHeaders(), duration=0.0,
+                           node=NodeConfig("http", "localhost", 9200))
+    return ApiError(f"status {status}", meta=meta, body={"error": {"type": "x"}})
 
 
 @pytest.fixture(autouse=True)
@@ -86,11 +101,48 @@ async def test_throttled_items_are_retried_alone_until_accepted() -> None:
     assert es.requests == [["a0", "a1", "a2"], ["a1", "a2"], ["a1"]]
 
 
-async def test_retries_exhausted_go_to_dead_letters() -> None:
-    es = FakeElasticsearch([[429], [429], [429]])  # index_max_retries=2: three tries in all
-    (outcome,) = await write(es, 1)
-    assert outcome is not None and outcome.error_type == "elasticsearch:429"
+async def test_a_document_that_keeps_failing_alone_goes_to_dead_letters() -> None:
+    # index_max_retries=2: three tries in all, while the other document was accepted.
+    es = FakeElasticsearch([[201, 503], [503], [503]])
+    outcomes = await write(es, 2)
+    assert outcomes[0] is None
+    assert outcomes[1] is not None and outcomes[1].error_type == "elasticsearch:503"
     assert len(es.requests) == 3
+
+
+async def test_throttling_and_write_blocks_are_waited_out_however_long() -> None:
+    # Far more than index_max_retries: 429 and a 403 write block are the index's state.
+    es = FakeElasticsearch([[429, 403]] * 6 + [[403, 201], [403], [201]])
+    assert await write(es, 2) == [None, None]
+    assert len(es.requests) == 9
+
+
+async def test_every_document_failing_with_5xx_is_an_outage() -> None:
+    es = FakeElasticsearch([[503, 500]] * 5 + [[201, 201]])
+    assert await write(es, 2) == [None, None]
+
+
+async def test_whole_request_errors_are_outages_and_413_splits_the_request() -> None:
+    es = FakeElasticsearch([api_error(429), api_error(503), api_error(403), "413 if many",
+                            "413 if many", "413 if many"])
+    assert await write(es, 3) == [None, None, None]
+    assert sorted(map(len, es.requests)) == [1, 1, 1, 2, 3, 3, 3, 3]
+
+
+async def test_a_single_document_too_large_for_elasticsearch_is_dead_lettered() -> None:
+    es = FakeElasticsearch([api_error(413)])
+    (outcome,) = await write(es, 1)
+    assert outcome is not None and outcome.error_type == "elasticsearch:413"
+
+
+async def test_stopping_abandons_a_request_that_hangs() -> None:
+    es = FakeElasticsearch(["hang"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(write(es, 1, stop))
+    await asyncio.sleep(0.01)
+    stop.set()
+    with pytest.raises(stage_module.Stopping):
+        await asyncio.wait_for(task, 2)
 
 
 async def test_a_rejected_document_is_dead_lettered_at_once() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,19 +14,24 @@ from services.ingest.deps import get_publisher, health_checks
 from shared.contracts.messages import RawArticle
 from shared.settings import Settings
 
-SETTINGS = Settings(namespace="unit", max_body_bytes=2_000, max_batch_items=3)
+SETTINGS = Settings(namespace="unit", max_body_bytes=2_000, max_batch_items=3,
+                    max_batch_bytes=100_000, publish_timeout_seconds=0.2)
+REQUEST_LIMIT = 2 * 2_000 + 64_000  # twice the text (JSON escapes) plus the other fields
 
 
 class FakePublisher:
-    def __init__(self) -> None:
+    def __init__(self, hang: bool = False) -> None:
         self.published: list[RawArticle] = []
+        self.hang = hang
 
     async def publish(self, raw: RawArticle) -> None:
+        if self.hang:  # a broker that never acknowledges
+            await asyncio.Event().wait()
         self.published.append(raw)
 
 
-def client_with(publisher: FakePublisher, kafka: str = "ok") -> TestClient:
-    app = create_app(SETTINGS)
+def client_with(publisher: FakePublisher, kafka: str = "ok", settings: Settings = SETTINGS) -> TestClient:
+    app = create_app(settings)
     app.dependency_overrides[get_publisher] = lambda: publisher
 
     async def checks() -> dict[str, str]:
@@ -61,9 +69,10 @@ def test_invalid_submissions_are_422_with_the_reason_and_nothing_is_published() 
 
 def test_too_large_is_413_whether_declared_or_counted() -> None:
     client = client_with(FakePublisher())
-    declared = client.post("/articles", content=b"x" * 2_500, headers={"Content-Type": "application/json"})
+    declared = client.post("/articles", content=b"x" * (REQUEST_LIMIT + 1),
+                           headers={"Content-Type": "application/json"})
     assert declared.status_code == 413 and declared.json()["error"]["code"] == "too_large"
-    counted = client.post("/articles", json=text("é" * 1_000))  # 2,000 bytes of text + a title
+    counted = client.post("/articles", json=text("é" * 1_001))  # 2,002 bytes of text
     assert counted.status_code == 413
 
 
@@ -87,3 +96,87 @@ def test_health_follows_kafka() -> None:
     assert client_with(FakePublisher()).get("/health").status_code == 200
     down = client_with(FakePublisher(), kafka="unreachable").get("/health")
     assert down.status_code == 503 and down.json()["kafka"] == "unreachable"
+
+
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
+    sent = []
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body must be counted
+        for _ in range(1_000):
+            sent.append(1)
+            yield b"x" * 10_000
+
+    answer = client_with(FakePublisher()).post("/articles", content=chunks(),
+                                               headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "too_large"
+    assert "limit is 68000" in answer.json()["error"]["message"]
+
+
+def test_a_batch_has_a_byte_limit_of_its_own_and_the_same_item_limit_as_one_article() -> None:
+    publisher = FakePublisher()
+    client = client_with(publisher)
+    exactly = text("Title\n" + "x" * 1_994)  # content of exactly max_body_bytes bytes
+    assert len(exactly["content"].encode()) == 2_000
+    assert client.post("/articles", json=exactly).status_code == 202
+    batch = client.post("/articles:batch", json=[exactly])
+    assert batch.status_code == 200 and batch.json()["accepted"] == 1
+    big = client.post("/articles:batch", content=json.dumps([text("y" * 60_000)] * 2).encode(),
+                      headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and "limit is 100000" in big.json()["error"]["message"]
+
+
+def test_a_batch_item_that_is_not_an_object_rejects_only_itself() -> None:
+    publisher = FakePublisher()
+    answer = client_with(publisher).post("/articles:batch", json=[text(), 7, None])
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["accepted"], body["rejected"]) == (1, 2)
+    assert body["results"][1]["reason"] == "item: not an object but int"
+    assert body["results"][2]["reason"] == "item: not an object but NoneType"
+
+
+def test_lone_surrogates_are_replaced_not_a_500() -> None:
+    publisher = FakePublisher()
+    client = client_with(publisher)
+    lone = '{"format": "fields", "title": "T", "body": "Body \\ud800 here.", "authors": ["A\\udfff"], ' \
+           '"source": {"name": "W\\ud800"}}'
+    answer = client.post("/articles", content=lone.encode(), headers={"Content-Type": "application/json"})
+    assert answer.status_code == 202, answer.text
+    (raw,) = publisher.published
+    assert raw.body == "Body \ufffd here." and raw.authors == ["A\ufffd"]
+    assert raw.source.name == "W\ufffd"
+    # A valid pair written as two escapes is one character; a batch item is cleaned alike.
+    pair = '[{"format": "text", "content": "Smile \\ud83d\\ude00\\nBody text here."}, {"format": 1}]'
+    batch = client.post("/articles:batch", content=pair.encode(),
+                        headers={"Content-Type": "application/json"})
+    assert batch.status_code == 200 and batch.json()["accepted"] == 1
+    assert publisher.published[-1].content == "Smile \U0001F600\nBody text here."
+    # The connection still works afterwards.
+    assert client.get("/health").status_code == 200
+
+
+def test_zalgo_runs_are_cut_to_two_marks_a_character() -> None:
+    publisher = FakePublisher()
+    zalgo = "Se" + "\u0301" * 5000 + "oul is the capital."
+    assert client_with(publisher).post("/articles", json=text(f"Title\n{zalgo}")).status_code == 202
+    assert publisher.published[0].content == "Title\nSe\u0301\u0301oul is the capital."
+
+
+def test_implausible_publication_dates_are_clamped() -> None:
+    publisher = FakePublisher()
+    client = client_with(publisher)
+    for when in ("0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z", "2025-06-01T08:30:00+01:00"):
+        assert client.post("/articles", json=text(f"T\nBody {when}", published_at=when)).status_code == 202
+    ancient, future, fine = (raw.published_at for raw in publisher.published)
+    assert ancient is None
+    assert future is not None and future.year < 3000
+    assert fine is not None and fine.isoformat() == "2025-06-01T08:30:00+01:00"
+
+
+def test_a_broker_that_does_not_acknowledge_gets_503_with_retry_after() -> None:
+    client = client_with(FakePublisher(hang=True))
+    answer = client.post("/articles", json=text())
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.json()["error"]["code"] == "unavailable"
+    batch = client.post("/articles:batch", json=[text()])
+    assert batch.status_code == 503

@@ -34,6 +34,10 @@ class FakeNewsIndex:
         self.hits = hits or []
         self.down = down
         self.bodies: list[dict[str, Any]] = []
+        self.closed: list[str] = []
+
+    async def close_pit(self, pit_id: str) -> None:
+        self.closed.append(pit_id)
 
     async def search(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.down:
@@ -190,3 +194,24 @@ def test_hostile_suggest_prefixes_and_article_ids_are_4xx() -> None:
     for article_id in ("x" * 5000, "a.b", ".", "a%2Fb"):
         assert api.get(f"/articles/{article_id}").status_code in (404, 422), article_id
         assert api.get(f"/articles/{article_id}/related").status_code in (404, 422), article_id
+
+
+def test_the_last_page_of_a_cursor_closes_its_point_in_time() -> None:
+    index = FakeNewsIndex(hits=[hit("a1"), hit("a2"), hit("a3")])
+    client = client_with(index)
+    first = client.get("/search", params={"q": "talks", "size": 2}).json()
+    second = client.get("/search", params={"q": "talks", "size": 2, "cursor": first["next_cursor"]})
+    assert second.json()["next_cursor"] is not None and index.closed == []  # a full page: more
+    index.hits = index.hits[:1]
+    last = client.get("/search", params={"q": "talks", "size": 2,
+                                         "cursor": second.json()["next_cursor"]})
+    assert last.status_code == 200 and last.json()["next_cursor"] is None
+    assert index.closed == ["pit-1"]
+
+
+def test_lists_fetch_only_the_fields_they_show() -> None:
+    from shared.contracts.document import LIST_FIELDS
+
+    index = FakeNewsIndex(hits=[hit("a1")])
+    client_with(index).get("/search", params={"q": "talks"})
+    assert index.bodies[-1]["_source"] == LIST_FIELDS

@@ -8,6 +8,7 @@ from shared.contracts.document import (
     FACETS,
     HIDDEN_FIELDS,
     LIST_EXCLUDES,
+    LIST_FIELDS,
     MAPPINGS,
     summarize_hit,
     to_document,
@@ -55,6 +56,8 @@ def test_every_marked_message_field_is_mapped_and_every_facet_exists() -> None:
 
 def test_lists_leave_out_bodies_and_machine_fields() -> None:
     assert set(HIDDEN_FIELDS) <= set(LIST_EXCLUDES) and "body" in LIST_EXCLUDES
+    assert not set(LIST_EXCLUDES) & set(LIST_FIELDS)
+    assert not {"related", "quotes", "dates", "body"} & set(LIST_FIELDS)
     hit = {"_id": "a1", "_score": 1.5, "_source": {"title": "T", "people": ["P"],
                                                    "source": {"name": "Wire"}, "country_codes": ["KP"]},
            "highlight": {"title": ["<mark>T</mark>"]}}

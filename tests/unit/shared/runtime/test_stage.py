@@ -12,7 +12,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
 from shared.contracts.headers import Header, header_value
-from shared.contracts.messages import ExtractedArticle, RawArticle
+from shared.contracts.messages import ExtractedArticle, Quote, RawArticle
 from shared.contracts.topology import Stage, Topic, spec, topic_name
 from shared.runtime import dead_letters, stage
 from shared.runtime.dead_letters import DeadLetterLimit, DeadLetterPolicy, DeadLetterSender, StageHalted
@@ -190,3 +190,48 @@ async def test_a_step_may_make_several_outputs_or_none_each_under_its_key() -> N
     assert [json.loads(s.value)["article_id"] for s in producer.to(OUT)] == ["a0-0", "a0-1"]
     assert {s.key for s in producer.to(OUT)} == {b"T"}
     assert consumer.commits[-1] == {TopicPartition(RAW, 0): 2}
+
+
+SMALL = Settings(namespace="unit", max_message_bytes=100_000)
+
+
+def quoting(raw: RawArticle) -> ExtractedArticle:
+    """Finds as many quotes as the body asks for: an output far larger than its input."""
+    count, _, body = (raw.body or "").partition(" ")
+    return ExtractedArticle(article_id=raw.article_id, title="T", body=body or "b",
+                            submitted_at=raw.submitted_at, related=["elsewhere"],
+                            quotes=[Quote(text="q" * 1000)] * int(count))
+
+
+def small_runtime(records: list[FakeRecord]) -> Wired:
+    producer = FakeProducer(max_bytes=SMALL.max_message_bytes + 100_000)
+    consumer = FakeConsumer(records)
+    sink = TopicSink(EXTRACTION, SMALL, quoting, producer)
+    return (StageRuntime(EXTRACTION, SMALL, consumer, sink, DeadLetterSender(producer, SMALL),
+                         BatchBounds(10, 0.01, 0.0), DeadLetterPolicy(LIMIT)), consumer, producer)
+
+
+async def test_an_output_over_the_message_limit_is_trimmed_by_the_contracts_rule() -> None:
+    rt, consumer, producer = small_runtime([raw_record(0, body="300 The body stays.")])
+    await drain(rt, consumer)
+    (output,) = producer.to(OUT)
+    assert len(output.value) <= SMALL.max_message_bytes
+    article = json.loads(output.value)
+    assert article["body"] == "The body stays."
+    assert article.get("quotes", []) == [] and article.get("related", []) == []
+    assert article["trimmed"] == ["related", "quotes"]
+    assert producer.to(DLQ) == []
+
+
+async def test_an_output_that_cannot_fit_is_dead_lettered_and_a_huge_payload_is_referenced() -> None:
+    huge = "0 " + "word " * 30_000  # the body alone is over the limit; nothing may be trimmed
+    rt, consumer, producer = small_runtime([raw_record(5, body=huge), raw_record(6, body="1 fine")])
+    await drain(rt, consumer)
+    assert [json.loads(s.value)["article_id"] for s in producer.to(OUT)] == ["a6"]
+    (letter,) = producer.to(DLQ)
+    body = json.loads(letter.value)
+    assert body["error_type"] == "MessageSizeTooLarge" and "100000" in body["error"]
+    # The original is too large for a dead letter too: it stays where it was, referenced.
+    assert body["payload_omitted"] is True and body["payload"] == ""
+    assert (body["source_topic"], body["partition"], body["offset"]) == (RAW, 0, 5)
+    assert consumer.commits == [{TopicPartition(RAW, 0): 7}]
