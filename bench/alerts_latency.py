@@ -30,10 +30,10 @@ from aiohttp import web
 from bench.data import read_bbc
 from bench.local import cpu_seconds, free_port, start_namespace
 from deploy.local.services import drop_namespace
-from services.subscriptions.keys import new_key
 from services.subscriptions.routes import new_webhook_secret
 from shared.contracts.alerts import Subscription
 from shared.contracts.topology import Topic
+from shared.http.api_keys import new_key
 from shared.runtime.kafka import make_producer
 from shared.runtime.tables import write_row
 

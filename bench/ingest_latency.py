@@ -53,7 +53,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     settings = get_settings()
-    ingest = httpx.Client(base_url=f"http://{settings.ingest_host}:{settings.ingest_port}")
+    # The demo's admin key (deploy/local demo), unless NEWSFLOW_API_KEY names another.
+    key = settings.api_key or (settings.cache_dir / "state" / "demo-key").read_text().strip()
+    ingest = httpx.Client(base_url=f"http://{settings.ingest_host}:{settings.ingest_port}",
+                          headers={"Authorization": f"Bearer {key}"})
     search = httpx.Client(base_url=f"http://{settings.search_host}:{settings.search_port}")
     es = httpx.Client(base_url=settings.elasticsearch_url)
     seeds = {"000": SEED_000.read_text(), "004": SEED_004.read_text()}

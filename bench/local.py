@@ -48,6 +48,8 @@ async def start_namespace(prefix: str, extra: dict[str, str] | None = None,
     env = {"NEWSFLOW_NAMESPACE": f"{prefix}-{uuid.uuid4().hex[:6]}",
            "NEWSFLOW_INGEST_PORT": str(free_port()), "NEWSFLOW_SEARCH_PORT": str(free_port()),
            "NEWSFLOW_MONITOR_PORT": str(free_port()), "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
+           # A bench namespace measures the pipeline, not keys: its ingest and replays are open.
+           "NEWSFLOW_REQUIRE_INGEST_KEY": "0", "NEWSFLOW_REQUIRE_ADMIN_KEY": "0",
            **(extra or {})}
     settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
     await asyncio.to_thread(Stack(get_settings()).up)

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
 
+    # API keys (`newsflow keys create NAME --scope ingest|read|alerts|admin`): publishing needs
+    # an ingest key and dead-letter replays an admin key; reading is open (the search page on a
+    # laptop) unless require_read_key. Clients of ours (`newsflow ingest`, `deadletters replay`)
+    # send NEWSFLOW_API_KEY.
+    require_ingest_key: bool = True
+    require_admin_key: bool = True
+    require_read_key: bool = False
+    api_key: str | None = None
+
     # Ingest limits.
     # An article's text or HTML, in bytes, the same on /articles and in a batch; a request's
     # JSON may be larger by its other fields (a 64 KB allowance) and its escapes (\" is 2 bytes).

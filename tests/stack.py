@@ -26,8 +26,11 @@ from aiokafka import AIOKafkaConsumer
 
 from deploy.local.services import Services, drop_namespace
 from deploy.local.stack import Stack
+from services.admin.cli import write_key
 from shared.contracts.topology import Topic, topic_name
+from shared.http.api_keys import new_key
 from shared.runtime.elasticsearch import make_client
+from shared.runtime.kafka import ensure_topics
 from shared.settings import Settings, get_settings
 from tests.conftest import REPO_ROOT
 
@@ -61,9 +64,10 @@ async def eventually(check: Callable[[], Awaitable[T | None]], what: str,
 class Pipeline:
     settings: Settings
     services: Services
-    ingest: httpx.AsyncClient
-    search: httpx.AsyncClient
-    monitor: httpx.AsyncClient
+    ingest: httpx.AsyncClient  # with the session's admin key
+    search: httpx.AsyncClient  # keyless: reading is open
+    monitor: httpx.AsyncClient  # with the session's admin key
+    admin_key: str
 
     async def submit(self, payload: dict[str, Any]) -> str:
         response = await self.ingest.post("/articles", json=payload)
@@ -142,6 +146,12 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
     }
     settings = Settings(**{k.removeprefix("NEWSFLOW_").lower(): json.loads(v) if v.startswith("[") else v
                            for k, v in env.items()})
+    # Publishing and replays need keys: one admin key for the session, as an operator makes it,
+    # there before the services start; the CLI subprocesses find it in their environment.
+    await ensure_topics(settings)
+    record, admin_key = new_key("test session", ["admin"])
+    await write_key(settings, record)
+    env["NEWSFLOW_API_KEY"] = admin_key
     services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
     try:
         services.up()
@@ -150,10 +160,12 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
             print(f"==> {process.name}\n{process.tail(60)}")
         services.down()
         raise
-    ingest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=30)
+    ingest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=30,
+                               headers=auth(admin_key))
     search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30)
-    monitor = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.monitor_port}", timeout=30)
-    yield Pipeline(settings, services, ingest, search, monitor)
+    monitor = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.monitor_port}", timeout=30,
+                                headers=auth(admin_key))
+    yield Pipeline(settings, services, ingest, search, monitor, admin_key)
     for client in (ingest, search, monitor):
         await client.aclose()
     services.down()
@@ -204,10 +216,10 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-def create_key(pipeline: Pipeline, name: str) -> str:
+def create_key(pipeline: Pipeline, name: str, *options: str) -> str:
     """Through the admin command, as an operator would."""
     env = {**os.environ, **pipeline.services.env}
-    result = subprocess.run([sys.executable, "-m", "services.admin.cli", "keys", "create", name],
+    result = subprocess.run([sys.executable, "-m", "services.admin.cli", "keys", "create", name, *options],
                             env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

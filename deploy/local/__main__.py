@@ -7,6 +7,7 @@ import asyncio
 import json
 import shutil
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -16,7 +17,8 @@ import typer
 from deploy.local.processes import ManagedProcess, StackError, wait_until
 from deploy.local.services import REPO_ROOT, Services
 from deploy.local.stack import Stack
-from services.admin.cli import prepare
+from services.admin.cli import prepare, write_key
+from shared.http.api_keys import new_key
 from shared.settings import Settings, get_settings
 
 cli = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -109,11 +111,33 @@ def logs(name: str = typer.Argument("all"), lines: int = 40) -> None:
             typer.echo(f"==> {process.log_file} <==\n{process.tail(lines)}\n")
 
 
-def _post_json(url: str, payload: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return dict(json.load(response))
+def _post_json(url: str, payload: dict[str, object], key: str) -> dict[str, object]:
+    """POST, retried while the API is still loading its keys (503)."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return dict(json.load(response))
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                raise StackError(f"POST {url}: {exc.code} {exc.read().decode()[:300]}") from exc
+            time.sleep(0.5)
+
+
+def demo_key(settings: Settings) -> str:
+    """The demo's admin key (ingest and replays), made once and kept beside the broker's data
+    (`<cache>/state/demo-key`, readable by its owner only)."""
+    path = settings.cache_dir / "state" / "demo-key"
+    if path.exists():
+        return path.read_text().strip()
+    record, plaintext = new_key("deploy.local demo", ["admin"])
+    asyncio.run(write_key(settings, record))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(plaintext + "\n")
+    return plaintext
 
 
 def _get_json(url: str) -> dict[str, object]:
@@ -129,6 +153,7 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
     stack.up()
     settings = stack.settings
     asyncio.run(prepare(settings))
+    key = demo_key(settings)
     _services(settings).up()
     ingest = f"http://{settings.ingest_host}:{settings.ingest_port}"
     search = f"http://{settings.search_host}:{settings.search_port}"
@@ -137,7 +162,7 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
         answer = _post_json(f"{ingest}/articles", {
             "format": "text", "content": path.read_text(),
             "source": {"name": "newsflow samples", "client": "deploy.local demo"},
-        })
+        }, key)
         ids.append(str(answer["article_id"]))
         typer.echo(f"ingested {path.name} as {answer['article_id']}")
     wait_until(lambda: all(_article_found(search, i) for i in ids), 120,
@@ -149,6 +174,8 @@ def demo(samples: Path = REPO_ROOT / "samples") -> None:
     typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
     typer.echo(f"search page:     {search}/")
     typer.echo(f"alerts page:     {search}/alerts (key: .venv/bin/newsflow keys create NAME)")
+    typer.echo(f"admin key:       {settings.cache_dir / 'state' / 'demo-key'} (ingest and replays: "
+               "NEWSFLOW_API_KEY=$(cat that file) .venv/bin/newsflow ingest FILES)")
     typer.echo(f"ops page:        http://{settings.monitor_host}:{settings.monitor_port}/ "
                "(or .venv/bin/newsflow status)")
     typer.echo(f"API docs:        {search}/docs (search, subscriptions), {ingest}/docs (ingest)")

@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast, get_args
 
 import httpx
 import typer
@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from services.admin.file_import import Item, find_files, read_items
-from services.subscriptions.keys import new_key, revoked
-from shared.contracts.alerts import ApiKey
+from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, KeyScope
 from shared.contracts.topology import Topic, consuming_stages
+from shared.http.api_keys import new_key, revoked
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
 from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
 from shared.runtime.tables import Table, write_row
@@ -120,7 +120,7 @@ def ingest(
              for item in read_items(path, {"name": source, "client": "newsflow-cli"})]
     summary = ImportSummary()
     url = f"http://{settings.ingest_host}:{settings.ingest_port}/articles:batch"
-    with httpx.Client(timeout=60) as client, Progress(
+    with httpx.Client(timeout=60, headers=_auth(settings)) as client, Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
     ) as progress:
         task = progress.add_task("ingest", total=len(items))
@@ -140,7 +140,7 @@ async def _keys_table(settings: Settings) -> Table[ApiKey]:
     return table
 
 
-async def _write_key(settings: Settings, record: ApiKey) -> None:
+async def write_key(settings: Settings, record: ApiKey) -> None:
     producer = make_producer(settings)
     await producer.start()
     try:
@@ -149,14 +149,29 @@ async def _write_key(settings: Settings, record: ApiKey) -> None:
         await producer.stop()
 
 
+def _auth(settings: Settings) -> dict[str, str]:
+    """NEWSFLOW_API_KEY, for the APIs that need one (ingest; replays need an admin key)."""
+    return {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+
+
 @keys_app.command("create")
-def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is for")]) -> None:
+def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is for")],
+                scope: Annotated[list[str] | None, typer.Option(
+                    help="ingest, read, alerts or admin (all of them); repeatable; "
+                         "default: read and alerts")] = None) -> None:
     """Create a key and print it: it is shown this once (only its hash is stored)."""
     settings = get_settings()
-    record, plaintext = new_key(name)
-    asyncio.run(_write_key(settings, record))
+    scopes = scope or list(DEFAULT_SCOPES)
+    unknown = set(scopes) - set(get_args(KeyScope))
+    if unknown:
+        typer.echo(f"unknown scope {', '.join(sorted(unknown))}: use {', '.join(get_args(KeyScope))}",
+                   err=True)
+        raise typer.Exit(2)
+    record, plaintext = new_key(name, cast(list[KeyScope], scopes))
+    asyncio.run(write_key(settings, record))
     typer.echo(plaintext)
-    typer.echo(f"key id {record.key_id} ({name}); keep the key: it cannot be shown again", err=True)
+    typer.echo(f"key id {record.key_id} ({name}, {', '.join(record.scopes)}); keep the key: it cannot "
+               "be shown again", err=True)
 
 
 @keys_app.command("revoke")
@@ -170,7 +185,7 @@ def keys_revoke(key_id: str) -> None:
         record = table.get(key_id)
         if record is None:
             return False
-        await _write_key(settings, revoked(record))
+        await write_key(settings, revoked(record))
         return True
 
     if not asyncio.run(run()):
@@ -191,7 +206,8 @@ def keys_list() -> None:
 
     for record in sorted(asyncio.run(run()), key=lambda r: r.created_at):
         state = f"revoked {record.revoked_at:%Y-%m-%d %H:%M}" if record.revoked_at else "active"
-        typer.echo(f"{record.key_id}  {record.name:30}  created {record.created_at:%Y-%m-%d %H:%M}  {state}")
+        typer.echo(f"{record.key_id}  {record.name:30}  {','.join(record.scopes):22}  "
+                   f"created {record.created_at:%Y-%m-%d %H:%M}  {state}")
 
 
 def _monitor(path: str, method: str = "GET", **params: str | int | bool | None) -> dict[str, Any]:
@@ -199,7 +215,7 @@ def _monitor(path: str, method: str = "GET", **params: str | int | bool | None) 
     url = f"http://{settings.monitor_host}:{settings.monitor_port}{path}"
     try:
         response = httpx.request(method, url, params={k: v for k, v in params.items() if v is not None},
-                                 timeout=30)
+                                 timeout=30, headers=_auth(settings))
     except httpx.HTTPError as exc:
         typer.echo(f"the monitor at {url} is not reachable ({exc}); is `python -m services.monitor` "
                    "running?", err=True)
@@ -287,8 +303,11 @@ def letters_replay(letter_ids: Annotated[list[str] | None, typer.Argument()] = N
     settings = get_settings()
     response = httpx.post(f"http://{settings.monitor_host}:{settings.monitor_port}/ops/deadletters:replay",
                           params={"force": force}, json={"stage": stage, "error_type": error_type},
-                          timeout=60)
+                          timeout=60, headers=_auth(settings))
     body = response.json()
+    if response.status_code >= 400:
+        typer.echo(f"{response.status_code}: {body.get('error', {}).get('message', body)}", err=True)
+        raise typer.Exit(1)
     typer.echo(f"replayed {len(body['replayed'])}, refused {len(body['refused'])}")
     for refusal in body["refused"]:
         typer.echo(f"  {refusal['id']}: {refusal['reason']}")

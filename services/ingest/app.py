@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from services.ingest import routes
 from services.ingest.deps import health_checks
 from shared.contracts.messages import RawArticle
+from shared.http.api_keys import KeyRing
 from shared.http.body_limit import BodyLimit
+from shared.http.docs import install_docs
 from shared.http.errors import install_error_handlers
 from shared.http.health import health_router
 from shared.runtime.kafka import make_producer, publish_raw
@@ -39,13 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         producer = make_producer(settings)
         await producer.start()
         app.state.publisher = KafkaPublisher(producer, settings)
+        app.state.key_ring = KeyRing(settings)
+        await app.state.key_ring.start()
         yield
+        await app.state.key_ring.stop()
         await producer.stop()
 
-    app = FastAPI(title="newsflow ingest", version="0.2.0", lifespan=lifespan,
+    app = FastAPI(title="newsflow ingest", version="0.2.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Submit news articles to the newsflow pipeline.")
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     instrument_app(app, "ingest")
 
     def body_limit(path: str) -> int:

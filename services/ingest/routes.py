@@ -14,7 +14,8 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 
-from services.ingest.deps import Publisher, PublisherDep
+from services.ingest.deps import IngestKeyDep, Publisher, PublisherDep
+from shared.contracts.alerts import ApiKey
 from shared.contracts.messages import RawArticle
 from shared.contracts.submission import Submission, SubmissionTooLarge, accept_submission
 from shared.http.errors import ApiError
@@ -49,6 +50,15 @@ def _client(request: Request) -> str | None:
     return request.headers.get("user-agent")
 
 
+def _accept(item: Submission | dict[str, Any], settings: Settings, request: Request,
+            key: ApiKey | None) -> RawArticle:
+    """With a key, its name is the submitting client, whatever the submission claims."""
+    raw = accept_submission(item, settings.max_body_bytes, _client(request))
+    if key is not None:
+        raw.source.client = key.name
+    return raw
+
+
 async def _publish(publisher: Publisher, raw: RawArticle, settings: Settings,
                    accepted_before: int = 0) -> None:
     """Publishes within the deadline, else 503 with Retry-After: a client must never hang for
@@ -65,13 +75,15 @@ async def _publish(publisher: Publisher, raw: RawArticle, settings: Settings,
 
 
 @router.post("/articles", status_code=202, response_model=Accepted,
-             responses={413: {"description": "article too large"},
+             responses={401: {"description": "no API key, or an unknown one"},
+                        403: {"description": "the key has no ingest scope"},
+                        413: {"description": "article too large"},
                         422: {"description": "invalid submission, with the reason"},
                         503: {"description": "the broker is unavailable; see Retry-After"}})
 async def submit(submission: Submission, request: Request, settings: SettingsDep,
-                 publisher: PublisherDep) -> Any:
+                 publisher: PublisherDep, key: IngestKeyDep) -> Any:
     try:
-        raw = accept_submission(submission, settings.max_body_bytes, _client(request))
+        raw = _accept(submission, settings, request, key)
     except SubmissionTooLarge as exc:
         raise ApiError(413, "too_large", str(exc)) from None
     await _publish(publisher, raw, settings)
@@ -82,7 +94,7 @@ async def submit(submission: Submission, request: Request, settings: SettingsDep
              responses={413: {"description": "too many items, or over the batch's byte limit"},
                         503: {"description": "the broker is unavailable; see Retry-After"}})
 async def submit_batch(items: list[Any], request: Request, settings: SettingsDep,
-                       publisher: PublisherDep) -> Any:
+                       publisher: PublisherDep, key: IngestKeyDep) -> Any:
     """Each item is validated on its own: one bad item never rejects the others."""
     if len(items) > settings.max_batch_items:
         raise ApiError(413, "too_large", f"{len(items)} items; the limit is {settings.max_batch_items}")
@@ -93,7 +105,7 @@ async def submit_batch(items: list[Any], request: Request, settings: SettingsDep
                                            reason=f"item: not an object but {type(item).__name__}"))
             continue
         try:
-            raw = accept_submission(item, settings.max_body_bytes, _client(request))
+            raw = _accept(item, settings, request, key)
         except ValidationError as exc:
             errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}"
                                for e in exc.errors())

@@ -30,9 +30,11 @@ from pydantic import BaseModel
 from services.monitor.collector import Collector
 from services.monitor.deadletters import DeadLetterStore, ReplayRefused
 from services.monitor.notify import OpsNotifier
-from shared.contracts.alerts import Subscription
+from shared.contracts.alerts import ApiKey, Subscription
 from shared.contracts.document import DocField
 from shared.contracts.topology import Topic
+from shared.http.api_keys import KeyRing, key_dependency
+from shared.http.docs import install_docs
 from shared.http.errors import ApiError, install_error_handlers
 from shared.http.health import health_router
 from shared.http.pages import Page
@@ -146,8 +148,13 @@ async def deadletter(letter_id: str, letters: LettersDep, request: Request) -> A
             "replay": letters.outcome(letter_id, await _indexed_at(request, found.letter.article_id))}
 
 
+# Replays write to the pipeline's topics: an admin key (NEWSFLOW_REQUIRE_ADMIN_KEY).
+AdminKeyDep = Annotated[ApiKey | None, key_dependency("admin", lambda s: s.require_admin_key)]
+
+
 @router.post("/deadletters/{letter_id}:replay", summary="Send a letter back to its source topic")
-async def replay_one(letter_id: str, letters: LettersDep, request: Request, force: bool = False) -> Any:
+async def replay_one(letter_id: str, letters: LettersDep, request: Request, _key: AdminKeyDep,
+                     force: bool = False) -> Any:
     try:
         replay = await letters.replay(request.app.state.producer, letter_id, force)
     except ReplayRefused as exc:
@@ -156,7 +163,7 @@ async def replay_one(letter_id: str, letters: LettersDep, request: Request, forc
 
 
 @router.post("/deadletters:replay", summary="Replay every letter a filter selects (once each)")
-async def replay_many(body: LetterFilter, letters: LettersDep, request: Request,
+async def replay_many(body: LetterFilter, letters: LettersDep, request: Request, _key: AdminKeyDep,
                       force: bool = False) -> Any:
     found = letters.query(body.stage, body.error_type, _time(body.since, "since"), _time(body.until, "until"))
     replayed, refused = [], []
@@ -203,21 +210,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.letters.start()
         subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
         await subscriptions.start()
+        app.state.key_ring = KeyRing(settings)
+        await app.state.key_ring.start()
         notifier = OpsNotifier(settings, app.state.producer, subscriptions)
         notifying = asyncio.create_task(_notify(app.state.collector, app.state.letters, notifier, settings))
         yield
         notifying.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await notifying
+        await app.state.key_ring.stop()
         await subscriptions.stop()
         await app.state.letters.stop()
         await app.state.collector.stop()
         await app.state.producer.stop()
         await app.state.es.close()
 
-    app = FastAPI(title="newsflow monitor", version="0.1.0", lifespan=lifespan, description=__doc__)
+    app = FastAPI(title="newsflow monitor", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, description=__doc__)
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     instrument_app(app, "monitor")
     app.include_router(router)
     app.include_router(health_router(health_checks))

@@ -6,7 +6,7 @@ its "Alert me" button and its live panel."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -21,12 +21,26 @@ from services.search_api.routes import articles, search, stories
 from services.subscriptions import preview, stream
 from services.subscriptions import routes as subscriptions
 from services.subscriptions.store import AlertStore
+from shared.contracts.alerts import ApiKey
+from shared.http.api_keys import key_dependency
+from shared.http.docs import install_docs
 from shared.http.errors import error_response, install_error_handlers
 from shared.http.health import health_router
 from shared.http.pages import Page
 from shared.runtime.elasticsearch import ensure_index, make_client
 from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings
+
+
+class StoreKeys:
+    """The alert store's keys table, as the read-key check wants it (None until loaded)."""
+
+    def __init__(self, store: AlertStore) -> None:
+        self.store = store
+
+    @property
+    def keys(self) -> Mapping[str, ApiKey] | None:
+        return self.store.keys.rows if self.store.ready.is_set() else None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,15 +54,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                          settings.search_queue_seconds)
         app.state.alert_store = AlertStore(settings)
         app.state.alert_store.start()
+        app.state.key_ring = StoreKeys(app.state.alert_store)
         yield
         await app.state.alert_store.stop()
         await es.close()
 
-    app = FastAPI(title="newsflow search", version="0.3.0", lifespan=lifespan,
+    app = FastAPI(title="newsflow search", version="0.3.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Full-text, faceted search over the processed news.\n\n"
                               f"Query syntax:\n```{SYNTAX_HELP}```")
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     instrument_app(app, "search_api")
 
     @app.exception_handler(BadRequest)
@@ -67,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def alerts_page_route() -> HTMLResponse:
         return alerts_page.response()
 
-    routers = (search.router, articles.router, stories.router, preview.router,
-               subscriptions.router, stream.router, health_router(health_checks))
-    for router in routers:
+    # Reading is open unless NEWSFLOW_REQUIRE_READ_KEY=1; subscriptions always take their key.
+    read_key = key_dependency("read", lambda s: s.require_read_key)
+    for router in (search.router, articles.router, stories.router):
+        app.include_router(router, dependencies=[read_key])
+    for router in (preview.router, subscriptions.router, stream.router, health_router(health_checks)):
         app.include_router(router)
     return app

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from services.subscriptions.keys import key_id_of, verify
 from services.subscriptions.store import AlertStore
 from shared.contracts.alerts import ApiKey, Subscription
+from shared.http.api_keys import authorize, presented_key
 from shared.http.errors import ApiError
 
 
@@ -26,18 +26,7 @@ StoreDep = Annotated[AlertStore, Depends(get_store)]
 
 def current_key(store: StoreDep, authorization: Annotated[str | None, Header()] = None,
                 x_api_key: Annotated[str | None, Header()] = None) -> ApiKey:
-    presented = x_api_key or (authorization[7:].strip() if authorization and
-                              authorization.lower().startswith("bearer ") else None)
-    if not presented:
-        raise ApiError(401, "unauthenticated", "an API key is required "
-                       "(Authorization: Bearer nf_... or X-API-Key)",
-                       headers={"WWW-Authenticate": "Bearer"})
-    key_id = key_id_of(presented)
-    record = store.keys.get(key_id) if key_id else None
-    if record is None or not verify(record, presented):
-        raise ApiError(401, "bad_key", "this API key is unknown or revoked",
-                       headers={"WWW-Authenticate": "Bearer"})
-    return record
+    return authorize(store.keys.rows, presented_key(authorization, x_api_key), "alerts")
 
 
 KeyDep = Annotated[ApiKey, Depends(current_key)]

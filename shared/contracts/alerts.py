@@ -30,12 +30,18 @@ def short_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
+# What a key may do (shared/http/api_keys.py); admin implies all.
+KeyScope = Literal["ingest", "read", "alerts", "admin"]
+DEFAULT_SCOPES: tuple[KeyScope, ...] = ("read", "alerts")  # a subscriber's; keys made before scopes
+
+
 class ApiKey(Message):
     """An API key's record; the key itself (`nf_<key_id>_<secret>`) is shown once, never stored."""
 
     key_id: str
-    name: str
+    name: str  # who it is for; recorded as the client of what it submits
     secret_sha256: str
+    scopes: list[KeyScope] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 def _run(pipeline: Pipeline, *paths: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEWSFLOW_INGEST_PORT": str(pipeline.settings.ingest_port)}
+    env = {**os.environ, "NEWSFLOW_INGEST_PORT": str(pipeline.settings.ingest_port),
+           "NEWSFLOW_API_KEY": pipeline.admin_key}
     return subprocess.run(
         [sys.executable, "-m", "services.admin", "ingest", "--source", "cli-test", *map(str, paths)],
         capture_output=True, text=True, env=env, timeout=120,

@@ -202,6 +202,9 @@ async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pip
         row = page.locator(f'#letters tr[data-id="{letter["id"]}"]')
         await row.locator("a.inspect").click()
         await expect(page.locator("#letter")).to_contain_text("injected failure")
+        await row.locator("button.replay").click()  # no key yet: replays are an admin's
+        await expect(page.locator("#message")).to_contain_text("an API key is required")
+        await page.fill("#api-key", pipeline.admin_key)
         await row.locator("button.replay").click()
         await expect(page.locator("#message")).to_contain_text(f"Replayed {letter['id']}")
         await pipeline.wait_for_article(article_id)

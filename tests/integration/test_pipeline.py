@@ -6,12 +6,13 @@ import asyncio
 import json
 import uuid
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.contracts.topology import Topic, consuming_stages, topic_name
 from shared.runtime.kafka import consumer_lag
-from tests.stack import Pipeline, eventually
+from tests.stack import Pipeline, auth, create_key, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -299,3 +300,35 @@ async def test_stories_continue_after_an_enrichment_restart(
     pipeline.services.start("enrichment")
     second = await pipeline.submit({**_text(seed_004), "url": f"https://s.example/{marker}/004"})
     assert (await pipeline.wait_for_article(second))["story_id"] == first_story
+
+
+async def test_publishing_takes_an_ingest_key_whose_name_is_the_client(pipeline: Pipeline) -> None:
+    story = _text(_story(f"Keyton-{uuid.uuid4().hex[:6]}")) | {"source": {"name": "Reuters",
+                                                                         "client": "spoofed"}}
+    async with httpx.AsyncClient(base_url=pipeline.ingest.base_url, timeout=30) as anonymous:
+        refused = await anonymous.post("/articles", json=story)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+        reader = await asyncio.to_thread(create_key, pipeline, "a reader")
+        key = await asyncio.to_thread(create_key, pipeline, "wire desk", "--scope", "ingest")
+
+        async def accepted() -> str | None:
+            answer = await anonymous.post("/articles", json=story, headers=auth(key))
+            return str(answer.json()["article_id"]) if answer.status_code == 202 else None
+
+        article_id = await eventually(accepted, "the ingest API to know the new key")
+        forbidden = await anonymous.post("/articles", json=story, headers=auth(reader))
+        assert forbidden.status_code == 403
+    article = await pipeline.wait_for_article(article_id)
+    assert article["source"] == {"name": "Reuters", "client": "wire desk"}
+
+
+async def test_logs_hold_no_keys_and_no_article_text(pipeline: Pipeline) -> None:
+    marker = f"Secretword{uuid.uuid4().hex[:10]}"
+    article_id = await pipeline.submit(_text(_story(marker)))
+    await pipeline.wait_for_article(article_id)
+    secret = pipeline.admin_key.rsplit("_", 1)[1]
+    logs = list(pipeline.services.processes["ingest"].state_dir.glob("*.log"))
+    assert len(logs) >= 7
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert secret not in text and marker not in text, log.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -70,4 +71,37 @@ async def test_search_tick_a_facet_open_an_article(
         await page.fill("#q", '"unclosed')
         await page.press("#q", "Enter")
         await expect(page.locator("#error")).to_contain_text("unterminated quote")
+        await browser.close()
+
+
+async def test_stored_markup_never_runs_and_highlights_come_back_encoded(pipeline: Pipeline) -> None:
+    marker = f"Xssville{uuid.uuid4().hex[:6]}"
+    payload = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    body = f"{marker} met officials. {payload} More text here."
+    text_id = await pipeline.submit({"format": "text", "content": f"{marker} {payload}\n{body}"})
+    html_id = await pipeline.submit({"format": "html", "url": f"https://xss.invalid/{marker}",
+                                     "content": f"<html><head><title>{marker} &lt;script&gt;x"
+                                                f"&lt;/script&gt;</title></head><body><article><p>"
+                                                f"{marker} said &lt;img src=x onerror=alert(1)&gt; "
+                                                "twice in a long enough paragraph.</p></article>"
+                                                "</body></html>"})
+    for article_id in (text_id, html_id):
+        await pipeline.wait_for_article(article_id)
+    found = (await pipeline.search.get("/search", params={"q": marker})).json()
+    highlighted = [fragment for hit in found["results"] for fragments in hit["highlights"].values()
+                   for fragment in fragments]
+    assert highlighted and all("<img" not in f and "<script" not in f for f in highlighted)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.goto(f"http://127.0.0.1:{pipeline.settings.search_port}/")
+        await page.fill("#q", marker)
+        await page.press("#q", "Enter")
+        results = page.locator("#results .result")
+        await expect(results).to_have_count(2)
+        for index in range(2):
+            await results.nth(index).locator("a.open").click()
+            await expect(page.locator("#article")).to_contain_text(marker)
+        assert await page.evaluate("window.__pwned") is None
+        await expect(page.locator("#article")).to_contain_text("onerror")  # shown as text
         await browser.close()

@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 
 from services.ingest.app import create_app
 from services.ingest.deps import get_publisher, health_checks
+from shared.contracts.alerts import ApiKey
 from shared.contracts.messages import RawArticle
+from shared.http.api_keys import new_key, revoked
 from shared.settings import Settings
 
 SETTINGS = Settings(namespace="unit", max_body_bytes=2_000, max_batch_items=3,
-                    max_batch_bytes=100_000, publish_timeout_seconds=0.2)
+                    max_batch_bytes=100_000, publish_timeout_seconds=0.2, require_ingest_key=False)
 REQUEST_LIMIT = 2 * 2_000 + 64_000  # twice the text (JSON escapes) plus the other fields
 
 
@@ -180,3 +182,63 @@ def test_a_broker_that_does_not_acknowledge_gets_503_with_retry_after() -> None:
     assert answer.json()["error"]["code"] == "unavailable"
     batch = client.post("/articles:batch", json=[text()])
     assert batch.status_code == 503
+
+
+class FakeKeyRing:
+    def __init__(self, *records: ApiKey) -> None:
+        self.keys = {record.key_id: record for record in records}
+
+
+def test_with_keys_required_only_an_ingest_key_publishes_and_names_the_client() -> None:
+    publisher = FakePublisher()
+    settings = SETTINGS.model_copy(update={"require_ingest_key": True})
+    ingest, ingest_key = new_key("Wire desk", ["ingest"])
+    reader, reader_key = new_key("a reader", ["read", "alerts"])
+    revoked_record, revoked_key = new_key("gone", ["ingest"])
+    client = client_with(publisher, settings=settings)
+    client.app.state.key_ring = FakeKeyRing(ingest, reader, revoked(revoked_record))  # type: ignore[attr-defined]
+    spoof = text(source={"name": "Reuters", "client": "reuters-feed"})
+    assert_error(client.post("/articles", json=spoof), 401, "unauthenticated")
+    assert_error(client.post("/articles", json=spoof, headers={"X-API-Key": revoked_key}), 401, "bad_key")
+    assert_error(client.post("/articles", json=spoof, headers={"X-API-Key": "nf_kzzz_nope"}), 401, "bad_key")
+    forbidden = client.post("/articles:batch", json=[spoof],
+                            headers={"Authorization": f"Bearer {reader_key}"})
+    assert_error(forbidden, 403, "forbidden")
+    assert "ingest" in forbidden.json()["error"]["message"]
+    assert publisher.published == []
+    accepted = client.post("/articles", json=spoof, headers={"Authorization": f"Bearer {ingest_key}"})
+    assert accepted.status_code == 202
+    assert publisher.published[0].source.client == "Wire desk"  # the key's name, not the claim
+
+
+def test_keys_not_loaded_yet_is_503_not_401() -> None:
+    settings = SETTINGS.model_copy(update={"require_ingest_key": True})
+    answer = client_with(FakePublisher(), settings=settings).post(
+        "/articles", json=text(), headers={"X-API-Key": "nf_k1_x"})
+    assert_error(answer, 503, "starting")
+
+
+def assert_error(answer: Any, status: int, code: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] == code
+
+
+def test_the_api_docs_load_swagger_ui_from_this_server_not_a_cdn() -> None:
+    client = client_with(FakePublisher())
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and "/docs-assets/swagger-ui-bundle.js" in page.text
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.text
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+
+
+def test_no_cross_origin_access_is_granted() -> None:
+    from services.search_api.app import create_app as create_search_app
+
+    for app in (client_with(FakePublisher()), TestClient(create_search_app(Settings(namespace="unit")))):
+        preflight = app.options("/articles", headers={"Origin": "https://evil.example",
+                                                      "Access-Control-Request-Method": "POST"})
+        answer = app.get("/docs", headers={"Origin": "https://evil.example"})
+        for response in (preflight, answer):
+            assert not any(h.lower().startswith("access-control-") for h in response.headers)

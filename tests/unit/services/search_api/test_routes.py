@@ -215,3 +215,28 @@ def test_lists_fetch_only_the_fields_they_show() -> None:
     index = FakeNewsIndex(hits=[hit("a1")])
     client_with(index).get("/search", params={"q": "talks"})
     assert index.bodies[-1]["_source"] == LIST_FIELDS
+
+
+def test_reading_takes_a_read_key_only_when_the_deployment_says_so() -> None:
+    from fastapi.testclient import TestClient
+
+    from services.search_api.app import create_app
+    from services.search_api.deps import get_news_index
+    from shared.http.api_keys import new_key
+
+    reader, reader_key = new_key("analyst", ["read"])
+    publisher, publisher_key = new_key("wire", ["ingest"])
+    app = create_app(Settings(namespace="unit", require_read_key=True))
+    app.dependency_overrides[get_news_index] = lambda: FakeNewsIndex(hits=[hit("a1")])
+
+    class Ring:
+        def __init__(self) -> None:
+            self.keys = {reader.key_id: reader, publisher.key_id: publisher}
+
+    app.state.key_ring = Ring()
+    client = TestClient(app)
+    assert_error(client.get("/search", params={"q": "talks"}), 401, "unauthenticated")
+    assert_error(client.get("/articles/a1", headers={"X-API-Key": publisher_key}), 403, "forbidden")
+    answer = client.get("/search", params={"q": "talks"}, headers={"Authorization": f"Bearer {reader_key}"})
+    assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "a1"
+    assert client_with(FakeNewsIndex(hits=[hit("a1")])).get("/search").status_code == 200  # open by default
