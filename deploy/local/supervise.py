@@ -7,20 +7,46 @@ does in production.
   a restart would only halt again on the same message. It needs a fix, then a start.
 - Any other exit, a SIGKILL included, is restarted after 1 s, doubling to at most 30 s while it
   keeps crashing within a minute of its start; a run that lasted longer resets the backoff.
+
+It also keeps the service's log file (its stdout, opened for appending) under LOG_MAX_BYTES:
+past that, the file is copied to `<log>.1` and truncated in place (logrotate's copytruncate;
+writes in append mode carry on at the new end).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 from shared.runtime.stage import EXIT_HALTED
 
 FIRST_DELAY, MAX_DELAY, HEALTHY_SECONDS = 1.0, 30.0, 60.0
+LOG_MAX_BYTES = 50_000_000
+LOG_CHECK_SECONDS = 30.0
+
+
+def rotate_if_large(log: Path, max_bytes: int = LOG_MAX_BYTES) -> bool:
+    """Copies the log to `<log>.1` and truncates it when it is over `max_bytes`."""
+    if not log.is_file() or log.stat().st_size <= max_bytes:
+        return False
+    shutil.copyfile(log, log.with_name(log.name + ".1"))
+    os.truncate(log, 0)
+    return True
+
+
+def _keep_log_small() -> None:
+    """Our stdout is the service's log file (deploy/local/processes.py opens it for appending)."""
+    log = Path(os.readlink("/proc/self/fd/1")) if os.path.exists("/proc/self/fd/1") else None
+    while log is not None:
+        time.sleep(LOG_CHECK_SECONDS)
+        rotate_if_large(log)
 
 
 def supervise(command: list[str]) -> int:
@@ -35,6 +61,7 @@ def supervise(command: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    threading.Thread(target=_keep_log_small, daemon=True, name="log-size").start()
     delay = FIRST_DELAY
     while True:
         started = time.monotonic()

@@ -34,3 +34,16 @@ def test_a_stage_halted_by_the_dead_letter_policy_is_not_restarted(tmp_path: Pat
     runs = tmp_path / "runs"
     assert supervise.supervise(crashing(runs, crashes=1, then=3)) == 3
     assert runs.read_text() == "2"
+
+
+def test_a_log_over_its_limit_is_copied_aside_and_truncated_in_place(tmp_path: Path) -> None:
+    log = tmp_path / "extraction.log"
+    with open(log, "ab") as writer:  # as the service's stdout is opened
+        writer.write(b"x" * 2_000)
+        writer.flush()
+        assert not supervise.rotate_if_large(log, max_bytes=5_000)
+        assert supervise.rotate_if_large(log, max_bytes=1_000)
+        writer.write(b"after")
+        writer.flush()
+    assert (tmp_path / "extraction.log.1").read_bytes() == b"x" * 2_000
+    assert log.read_bytes() == b"after"  # appends carry on at the new end, no hole
