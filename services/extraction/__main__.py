@@ -17,16 +17,12 @@ from shared.settings import get_settings
 from shared.text.language import load_model
 
 
-def passed_on(article: Any) -> Any:
-    return article
-
-
 async def make_sink(producer: Any, _consumer: Any) -> TopicSink:
     settings = get_settings()
     isolated = IsolatedStep(partial(extract_article, max_html_elements=settings.max_html_elements),
                             settings.stage_budget_seconds, warm=load_model, name="extraction")
     await isolated.start()  # the language model loads now, not while the first article waits
-    return TopicSink(spec(Stage.EXTRACTION), settings, passed_on, producer, isolated=isolated)
+    return TopicSink(spec(Stage.EXTRACTION), settings, None, producer, isolated=isolated)
 
 
 if __name__ == "__main__":

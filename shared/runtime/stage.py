@@ -243,8 +243,9 @@ class TopicSink:
     keyed by `key_of(output)` (the article id unless told otherwise).
 
     `isolated`, when given, runs first, in a child process within the stage's time budget
-    (shared/runtime/budget.py): the stage's NLP. `step` then runs in a worker thread, so the
-    event loop keeps heartbeating. Any exception of either is the message's: they touch no
+    (shared/runtime/budget.py): the stage's NLP. `step`, when given, then runs in a worker
+    thread, so the event loop keeps heartbeating (extraction has none: its child's result is
+    the output). Any exception of either is the message's: they touch no
     broker, no index and no settings, so what fails in them is this input (the policy's limits
     catch a broken step).
 
@@ -254,7 +255,7 @@ class TopicSink:
     retried until it succeeds.
     """
 
-    def __init__(self, spec: StageSpec, settings: Settings, step: Step, producer: Any,
+    def __init__(self, spec: StageSpec, settings: Settings, step: Step | None, producer: Any,
                  key_of: Callable[[Any], bytes] = _article_key,
                  isolated: Callable[[Any], Awaitable[Any]] | None = None) -> None:
         if not isinstance(spec.writes, Topic):
@@ -278,7 +279,7 @@ class TopicSink:
         for item in batch:
             try:
                 prepared = await self.isolated(item.message) if self.isolated else item.message
-                result = await asyncio.to_thread(self.step, prepared)
+                result = prepared if self.step is None else await asyncio.to_thread(self.step, prepared)
                 outputs = [result] if isinstance(result, BaseModel) else list(result)
                 encoded = [self._encode(output) for output in outputs]
             except InvalidMessage as exc:
