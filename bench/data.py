@@ -15,7 +15,7 @@ def read_bbc(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def enriched_bbc(data_dir: Path, cache_dir: Path | None = None) -> list[dict[str, Any]]:
-    """The BBC records enriched by our enricher, as index documents (plus their category).
+    """The BBC records enriched and linked by our code, as index documents (plus their category).
     Enriching takes minutes, so the result is cached under `cache_dir` when given."""
     cache = cache_dir / "bbc-enriched.jsonl.gz" if cache_dir else None
     if cache is not None and cache.exists():
@@ -23,15 +23,16 @@ def enriched_bbc(data_dir: Path, cache_dir: Path | None = None) -> list[dict[str
             return [json.loads(line) for line in lines]
     from datetime import UTC, datetime
 
-    from services.enrichment.enrich import Enricher
+    from services.enrichment.enrich import analyse
+    from services.linking.link import Linker
     from shared.contracts.document import to_document
     from shared.contracts.messages import ExtractedArticle
 
     records = read_bbc(data_dir)
-    enricher, now, docs = Enricher(), datetime.now(UTC), []
+    linker, now, docs = Linker(), datetime.now(UTC), []
     for n, r in enumerate(records):
-        article = enricher.enrich(ExtractedArticle(article_id=f"bbc{n}", title=r["title"],
-                                                   body=r["text"], submitted_at=now))
+        article = linker.linked(analyse(ExtractedArticle(article_id=f"bbc{n}", title=r["title"],
+                                                   body=r["text"], submitted_at=now)))
         docs.append(to_document(article) | {"category": r["category"]})
         if n % 250 == 0:
             print(f"  enriched {n}/{len(records)}", flush=True)

@@ -17,7 +17,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from bench.data import read_bbc
-from services.enrichment.enrich import Enricher
+from services.enrichment.enrich import analyse
+from services.linking.link import Linker
 from shared.contracts.messages import ExtractedArticle
 
 NEAR_COPY = 0.8
@@ -38,13 +39,13 @@ def main() -> None:
         else:
             first_of[key] = r["id"]
 
-    enricher = Enricher()
+    linker = Linker()
     now = datetime.now(UTC)
     flagged: dict[tuple[str, str], str] = {}
     stories: Counter[str] = Counter()
     for r in records:
-        article = enricher.enrich(ExtractedArticle(
-            article_id=r["id"], title=r["title"], body=r["text"], submitted_at=now, language="en"))
+        article = linker.linked(analyse(ExtractedArticle(
+            article_id=r["id"], title=r["title"], body=r["text"], submitted_at=now, language="en")))
         if article.duplicate_of:
             flagged[(article.duplicate_of, r["id"])] = article.duplicate_kind or ""
         stories[article.story_id or ""] += 1

@@ -1,14 +1,21 @@
 """Search under load: our API against the same queries sent straight to Elasticsearch.
 
     python -m bench.search_load [../shared/data/bbc] [--articles 100000] [--clients 20] [--seconds 60]
+    python -m bench.search_load [../shared/data/bbc] --open-loop [--rates 20,30,45,…] [--seconds 20]
 
 Needs the local stack up (`python -m deploy.local up`). Loads --articles documents into a
 dedicated index (namespace "bench"; reused on later runs): with the BBC folder, the 2,225
-articles are enriched by our enricher once, then recombined (paragraphs mixed within a topic,
+articles are enriched by our enrichment and linker once, then recombined (paragraphs mixed within a topic,
 dates spread over two years, sources varied); without it, synthetic text. Bulk-loaded directly,
 not through Kafka. Then starts the search API on that index and runs --clients concurrent
 clients for --seconds against (a) the API and (b) Elasticsearch with the very request bodies the
 API compiles, one after the other, and prints p50/p95/p99 latency, QPS and the overhead.
+
+Closed-loop clients wait for each answer before asking again, so they slow down with the
+server and hide its queueing. `--open-loop` sends Poisson arrivals at each fixed rate of
+--rates for --seconds instead (each request on time, however many are still in flight; its
+latency counted from when it was due), and reports the highest rate at which p99 stays within
+100 ms, for the API and for Elasticsearch with the same bodies.
 """
 
 from __future__ import annotations
@@ -178,6 +185,52 @@ async def run_load(call: Callable[[Request], Awaitable[None]], facets: dict[str,
     return latencies, len(latencies) / (time.monotonic() - started)
 
 
+async def open_loop(call: Callable[[Request], Awaitable[None]], facets: dict[str, list[str]],
+                    rate: float, seconds: float, seed: int) -> tuple[list[float], int]:
+    """Poisson arrivals at `rate` per second; latency from each request's due time."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(params: Request, due: float) -> None:
+        nonlocal failures
+        try:
+            await call(params)
+        except httpx.HTTPError:
+            failures += 1
+            return
+        latencies.append(time.perf_counter() - due)
+
+    tasks, due = [], time.perf_counter()
+    end = due + seconds
+    while due < end:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(make_requests(facets, rng), due)))
+        due += rng.expovariate(rate)
+    await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+async def sustainable(name: str, call: Callable[[Request], Awaitable[None]],
+                      facets: dict[str, list[str]], rates: list[float], seconds: float) -> float:
+    """The highest rate of `rates` (ascending) whose p99 is ≤ 100 ms with no failure; stops at
+    the second rate over."""
+    best, over = 0.0, 0
+    for rate in rates:
+        latencies, failures = await open_loop(call, facets, rate, seconds, seed=int(rate))
+        p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else float("inf")
+        ok = p99 <= 100 and not failures
+        print(f"{name:24} {rate:6.0f}/s: p50 {statistics.median(latencies) * 1000:7.1f} ms  "
+              f"p99 {p99:7.1f} ms  failures {failures}  {'ok' if ok else 'over'}", flush=True)
+        if ok:
+            best = rate
+        else:
+            over += 1
+            if over == 2:
+                break
+    return best
+
+
 def report(name: str, latencies: list[float], qps: float) -> float:
     cuts = statistics.quantiles(latencies, n=100)
     p50, p95, p99 = cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
@@ -192,12 +245,16 @@ async def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--open-loop", action="store_true")
+    parser.add_argument("--rates", default="20,30,45,65,90,120,160,210,280,370,480",
+                        help="open loop: arrival rates per second to try, ascending")
     args = parser.parse_args()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(namespace=NAMESPACE, search_port=port)
-    es_client = httpx.AsyncClient(base_url=settings.elasticsearch_url, timeout=60)
+    es_client = httpx.AsyncClient(base_url=settings.elasticsearch_url, timeout=60,
+                                  limits=httpx.Limits(max_connections=200))
     count = (await es_client.get(f"/{settings.index_alias}/_count")).json().get("count", 0)
     if count < args.articles:
         print(f"loading {args.articles} articles into {settings.index_alias} ...", flush=True)
@@ -215,7 +272,7 @@ async def main() -> None:
     api = subprocess.Popen([sys.executable, "-m", "services.search_api"], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     api_client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                                   limits=httpx.Limits(max_connections=args.clients))
+                                   limits=httpx.Limits(max_connections=max(args.clients, 200)))
     try:
         for _ in range(100):
             try:
@@ -231,6 +288,18 @@ async def main() -> None:
         await run_load(lambda p: via_elasticsearch(es_client, settings.index_alias, bounds, p),
                        facets, args.clients, warm)
         total = (await es_client.get(f"/{settings.index_alias}/_count")).json()["count"]
+        if args.open_loop:
+            rates = [float(r) for r in args.rates.split(",")]
+            print(f"{total} articles; open loop, {args.seconds:.0f} s per rate")
+            direct = await sustainable(
+                "(b) Elasticsearch direct",
+                lambda p: via_elasticsearch(es_client, settings.index_alias, bounds, p),
+                facets, rates, args.seconds)
+            api_rate = await sustainable("(a) newsflow API", lambda p: via_api(api_client, p),
+                                         facets, rates, args.seconds)
+            print(f"sustainable at p99 ≤ 100 ms: API {api_rate:.0f}/s, Elasticsearch direct "
+                  f"{direct:.0f}/s; API/direct = {api_rate / direct if direct else float('nan'):.2f}")
+            return
         print(f"{total} articles; {args.clients} clients; {args.seconds:.0f} s each")
         raw = await run_load(lambda p: via_elasticsearch(es_client, settings.index_alias, bounds, p),
                              facets, args.clients, args.seconds)

@@ -11,11 +11,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from deploy.local.processes import ManagedProcess, StackError, wait_until
-from deploy.local.services import REPO_ROOT, Services
+from deploy.local.services import REPO_ROOT, Services, parse_scale
 from deploy.local.stack import Stack
 from services.admin.cli import prepare, write_key
 from shared.http.api_keys import new_key
@@ -28,8 +29,9 @@ def _stack() -> Stack:
     return Stack(get_settings())
 
 
-def _services(settings: Settings) -> Services:
-    return Services(settings, settings.cache_dir / "state" / "services", supervised=True)
+def _services(settings: Settings, counts: dict[str, int] | None = None) -> Services:
+    return Services(settings, settings.cache_dir / "state" / "services", supervised=True,
+                    counts=counts)
 
 
 @cli.command()
@@ -93,7 +95,8 @@ def status() -> None:
     stack = _stack()
     rows = [
         ("kafka", stack.kafka.pid(), "ready" if stack.kafka_ready() else "not answering"),
-        ("elasticsearch", stack.es.pid(), stack.es_health() or "not answering"),
+        ("elasticsearch", stack.es.pid(),
+         f"{stack.es_health()} ({stack.es_running_version()})" if stack.es_health() else "not answering"),
     ]
     rows += [(name, p.pid(), "") for name, p in _services(stack.settings).processes.items()]
     for name, pid, health in rows:
@@ -146,15 +149,18 @@ def _get_json(url: str) -> dict[str, object]:
 
 
 @cli.command()
-def demo(samples: Path = REPO_ROOT / "samples") -> None:
+def demo(samples: Path = REPO_ROOT / "samples", scale: Annotated[list[str] | None, typer.Option(
+        help="SERVICE=N: run N processes of a Kafka consumer, e.g. --scale enrichment=2")] = None,
+         ) -> None:
     """Everything: the stack, all services, the sample articles ingested and searchable."""
+    counts = parse_scale(scale or [])
     started = time.monotonic()
     stack = _stack()
     stack.up()
     settings = stack.settings
     asyncio.run(prepare(settings))
     key = demo_key(settings)
-    _services(settings).up()
+    _services(settings, counts).up()
     ingest = f"http://{settings.ingest_host}:{settings.ingest_port}"
     search = f"http://{settings.search_host}:{settings.search_port}"
     ids = []

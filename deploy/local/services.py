@@ -11,7 +11,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.local.processes import ManagedProcess, StackError, wait_until
-from shared.contracts.topology import SIDE_SERVICES, TOPOLOGY
+from shared.contracts.topology import SIDE_SERVICES, TOPOLOGY, consuming_stages
 from shared.runtime.elasticsearch import make_client
 from shared.settings import Settings
 
@@ -19,6 +19,33 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Start order: the pipeline backwards (from the topology table), so each stage's consumer exists
 # before its input arrives; then the services beside the chain.
 SERVICES = (*(s.service for s in reversed(TOPOLOGY)), *SIDE_SERVICES)
+# What can run as several processes on one host: the Kafka consumers (a consumer group shares
+# the partitions out). The HTTP services own a port each here; behind a load balancer they
+# scale too (docker-compose.yml).
+SCALABLE = frozenset(s.service for s in consuming_stages())
+
+
+def instance_name(service: str, number: int) -> str:
+    """`enrichment`, `enrichment-2`, …: the first instance keeps the service's name."""
+    return service if number == 1 else f"{service}-{number}"
+
+
+def service_of(instance: str) -> str:
+    return instance.split("-", 1)[0]
+
+
+def parse_scale(items: list[str]) -> dict[str, int]:
+    """`["enrichment=2", "indexing=2"]` → counts; refuses what cannot scale here."""
+    counts: dict[str, int] = {}
+    for item in items:
+        name, _, number = item.partition("=")
+        if name not in SERVICES or not number.isdigit() or int(number) < 1:
+            raise StackError(f"--scale {item!r}: expected SERVICE=N with N ≥ 1, SERVICE one of "
+                             f"{', '.join(sorted(SCALABLE))}")
+        if int(number) > 1 and name not in SCALABLE:
+            raise StackError(f"--scale {item!r}: {name} serves a fixed port here; run one")
+        counts[name] = int(number)
+    return counts
 
 
 def _http_ok(url: str) -> bool:
@@ -34,22 +61,39 @@ class Services:
     crashes (the demo stack); the tests start them bare, to crash and restart them themselves."""
 
     def __init__(self, settings: Settings, state_dir: Path, env: Mapping[str, str] | None = None,
-                 supervised: bool = False):
+                 supervised: bool = False, counts: Mapping[str, int] | None = None):
         self.settings = settings
         self.env = dict(env or {})
         self.supervised = supervised
-        self.processes = {name: ManagedProcess(name, state_dir) for name in SERVICES}
+        self.state_dir = state_dir
+        counts = counts or {}
+        self.processes = {instance_name(name, n): ManagedProcess(instance_name(name, n), state_dir)
+                          for name in SERVICES for n in range(1, counts.get(name, 1) + 1)}
+        # Instances started earlier with a larger count, so `down` and `status` see them too.
+        for pid_file in sorted(state_dir.glob("*-*.pid")) if state_dir.exists() else []:
+            if service_of(pid_file.stem) in SCALABLE:
+                self.processes.setdefault(pid_file.stem, ManagedProcess(pid_file.stem, state_dir))
+
+    def add(self, service: str, extra_env: Mapping[str, str] | None = None) -> str:
+        """Starts one more instance of a service; returns its name."""
+        if service not in SCALABLE:
+            raise StackError(f"{service} cannot run as several processes on one host")
+        number = next(n for n in range(2, 100) if instance_name(service, n) not in self.processes)
+        name = instance_name(service, number)
+        self.processes[name] = ManagedProcess(name, self.state_dir)
+        self.start(name, extra_env)
+        return name
 
     def start(self, name: str, extra_env: Mapping[str, str] | None = None) -> None:
         process = self.processes[name]
         if not process.running():
-            module = f"services.{name}"
+            module = f"services.{service_of(name)}"
             command = [sys.executable, "-m", "deploy.local.supervise", module] if self.supervised \
                 else [sys.executable, "-m", module]
             process.start(command, env={**self.env, **(extra_env or {})}, cwd=REPO_ROOT)
 
     def up(self, timeout: float = 120.0) -> None:
-        for name in SERVICES:
+        for name in self.processes:
             self.start(name)
         s = self.settings
         wait_until(lambda: _http_ok(f"http://{s.ingest_host}:{s.ingest_port}/health"),

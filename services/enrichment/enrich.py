@@ -1,13 +1,14 @@
-"""extracted → enriched: entities, countries, keywords, topics, tone, duplicates and stories.
+"""extracted → analysed: entities, countries, keywords, topics, tone and fingerprints.
 
-Two pure steps: no broker, no index, no settings.
-- `analyse` reads one article alone: entities, countries, keywords, topics, tone, hashes. spaCy's
-  NER is the costly part; everything else is chosen to add little to it
-  (bench/enrichment_speed.py). Its work is bounded whatever the input: NER reads at most
-  NER_MAX_CHARS, tone at most TONE_MAX_SENTENCES, and entity names and lists are capped, so
-  the stage can run it in a child process under a time budget.
-- `Enricher.decide` adds what needs other articles (duplicates and stories), asked of and told
-  to an `ArticleMemory`. `Enricher.enrich` is both.
+One pure step, `analyse`: no broker, no index, no settings. It reads one article alone:
+entities, countries, keywords, topics, tone, hashes. spaCy's NER is the costly part;
+everything else is chosen to add little to it (bench/enrichment_speed.py). Its work is
+bounded whatever the input: NER reads at most NER_MAX_CHARS, tone at most
+TONE_MAX_SENTENCES, and entity names and lists are capped, so the stage can run it in a child
+process under a time budget, and as many workers as there are partitions.
+
+What needs other articles (duplicates and stories) is the linker's (services/linking): it
+runs after this stage, alone, so every worker count decides alike.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Any
 
 import spacy
 
-from services.enrichment import dedup, geo, keywords_tone, topics
+from services.enrichment import geo, keywords_tone, topics
 from services.enrichment.entities import Mention, group_entities
-from services.enrichment.memory import ArticleMemory, InProcessMemory, Remembered, story_features
-from shared.contracts.document import ENTITY_LISTS, DocField
 from shared.contracts.messages import EnrichedArticle, ExtractedArticle
+from shared.text.fingerprint import content_hash, signature
 from shared.text.language import detect_language
 from shared.text.sentences import split_sentences
 from shared.text.wordforms import join_stems, stem_words, words
@@ -61,7 +61,7 @@ def model_versions() -> dict[str, str]:
 
 
 def analyse(article: ExtractedArticle) -> EnrichedArticle:
-    """Everything the article says on its own; duplicates and stories are `Enricher.decide`'s."""
+    """Everything the article says on its own; duplicates and stories are the linker's."""
     paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
     # One document, as spaCy is fastest on; a span across a paragraph break is not an
     # entity. Headings repeat the body and related items belong to other articles, so
@@ -89,8 +89,8 @@ def analyse(article: ExtractedArticle) -> EnrichedArticle:
         keywords=keywords_tone.keywords(article.title, article.body),
         topics=topics.classify(title_stems, body_stems),
         tone=keywords_tone.tone(sentences),
-        content_hash=dedup.content_hash(article.title, article.body),
-        minhash=dedup.signature(title_words + body_words),
+        content_hash=content_hash(article.title, article.body),
+        minhash=signature(title_words + body_words),
         stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
         models=model_versions(),
     )
@@ -100,26 +100,3 @@ def warm() -> None:
     """Loads every model now, not while the first article waits (the stage's child process)."""
     nlp()
     detect_language("warm up")
-
-
-class Enricher:
-    def __init__(self, memory: ArticleMemory | None = None) -> None:
-        self.memory: ArticleMemory = memory or InProcessMemory()
-
-    def enrich(self, article: ExtractedArticle) -> EnrichedArticle:
-        return self.decide(analyse(article))
-
-    def decide(self, enriched: EnrichedArticle) -> EnrichedArticle:
-        """Duplicate of a recent article? Which story? Then remembered for the next ones."""
-        digest, minhash = enriched.content_hash or "", enriched.minhash
-        enriched.duplicate_of, enriched.duplicate_kind = self.memory.find_duplicate(
-            enriched.article_id, digest, minhash)
-        names = {kind.value: [e.name for e in getattr(enriched, kind.value)] for kind in ENTITY_LISTS}
-        names[DocField.COUNTRY_CODES.value] = [country.code for country in enriched.countries]
-        entities, terms = story_features(names, [k.text for k in enriched.keywords])
-        enriched.story_id = self.memory.choose_story(enriched.article_id, entities, terms)
-        self.memory.remember(Remembered(
-            article_id=enriched.article_id, content_hash=digest, minhash=minhash,
-            is_original=enriched.duplicate_of is None, story_id=enriched.story_id,
-            entities=entities, terms=terms))
-        return enriched

@@ -49,7 +49,7 @@ from shared.text.dates import parse_iso
 log = logging.getLogger(__name__)
 
 # Topics whose messages carry an article: the tail joins them on the article id.
-TAILED = (Topic.RAW, Topic.EXTRACTED, Topic.ENRICHED, Topic.ALERTS, Topic.DEAD_LETTER)
+TAILED = (Topic.RAW, Topic.EXTRACTED, Topic.ANALYSED, Topic.ENRICHED, Topic.ALERTS, Topic.DEAD_LETTER)
 JOIN_SECONDS = 300.0
 OLDEST_EVERY_SECONDS = 60.0
 STATUS_VALUE = {Status.OK: 0, Status.WARN: 1, Status.ERR: 2}

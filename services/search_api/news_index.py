@@ -58,9 +58,10 @@ class NewsIndex:
         self.queue_seconds = queue_seconds
         self._slots = asyncio.Semaphore(max_concurrent)
 
-    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def search(self, body: dict[str, Any], request_cache: bool = False) -> dict[str, Any]:
+        options = {"request_cache": True} if request_cache else {}
         try:
-            return await self._call(self.es.search, index=self.alias, **body)
+            return await self._call(self.es.search, index=self.alias, **body, **options)
         except NotFoundError as exc:  # the index itself is missing: not the client's fault
             raise unavailable() from exc
 

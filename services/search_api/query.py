@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from services.search_api.query_language import QuerySyntaxError, compile_query, highlight_terms, parse
 from shared.contracts.document import (
     FACETS,
@@ -53,6 +55,56 @@ class SearchRequest:
     # Oldest and newest dates among the matches, to size the histogram's bars.
     data_start: datetime | None = None
     data_end: datetime | None = None
+    # The instant "now" means in this request's dates: one for all its Elasticsearch requests.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+_OFFSET = re.compile(r"([+-])(\d+)([smhdwMy])")
+_UNIT_NAMES = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks",
+               "M": "months", "y": "years"}
+
+
+def _floor(instant: datetime, unit: str) -> datetime:
+    """The start of the unit (second, minute … year; weeks start on Monday) the instant is in."""
+    floored = instant.replace(microsecond=0)
+    if unit != "s":
+        floored = floored.replace(second=0)
+    if unit not in "sm":
+        floored = floored.replace(minute=0)
+    if unit not in "smh":
+        floored = floored.replace(hour=0)
+    if unit == "w":
+        return floored - timedelta(days=floored.weekday()) if floored.year > 1 else floored
+    if unit in "My":
+        floored = floored.replace(day=1)
+    return floored.replace(month=1) if unit == "y" else floored
+
+
+def _shift(instant: datetime, amount: int, unit: str) -> datetime:
+    """`amount` units later (earlier when negative), stopping at the ends of the calendar."""
+    try:
+        return instant + relativedelta(**{_UNIT_NAMES[unit]: amount})
+    except (OverflowError, ValueError):
+        return (datetime.max if amount > 0 else datetime.min).replace(tzinfo=UTC)
+
+
+def resolve_date(value: str | None, now: datetime, upper: bool) -> str | None:
+    """Date math relative to now ("now-7d", "now-1M/d") as an absolute instant, with now taken
+    to the minute (down for a lower bound, to the minute's end for an upper one), and rounding
+    as Elasticsearch does it (an upper bound rounds to the end of its unit). An absolute date
+    is left alone. Why: Elasticsearch does not cache a request that reads the clock, and a
+    minute's precision lets the facet request be served from its shard request cache."""
+    if value is None or not value.startswith("now"):
+        return value
+    offsets, _, rounding = value[3:].partition("/")
+    instant = _floor(now.astimezone(UTC), "m")
+    for sign, amount, unit in _OFFSET.findall(offsets):
+        instant = _shift(instant, int(amount) * (1 if sign == "+" else -1), unit)
+    unit = rounding or "m"
+    instant = _floor(instant, unit)
+    if upper and instant.year < datetime.max.year:
+        instant = _shift(instant, 1, unit) - timedelta(milliseconds=1)
+    return instant.isoformat(timespec="milliseconds")
 
 
 def check_date(value: str | None, name: str) -> str | None:
@@ -78,7 +130,8 @@ def base_query(request: SearchRequest) -> dict[str, Any]:
             raise BadRequest(exc.reason, exc.position, "bad_query") from exc
     filters: list[dict[str, Any]] = []
     if request.date_from or request.date_to:
-        bounds = {"gte": request.date_from, "lte": request.date_to}
+        bounds = {"gte": resolve_date(request.date_from, request.now, upper=False),
+                  "lte": resolve_date(request.date_to, request.now, upper=True)}
         filters.append({"range": {DocField.DATE: {k: v for k, v in bounds.items() if v}}})
     must_not = [NOT_DUPLICATE] if request.hide_duplicates else []
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters, "must_not": must_not}}
@@ -183,7 +236,24 @@ def sort_order(request: SearchRequest) -> list[Any]:
     return [*primary, {DocField.ARTICLE_ID: "asc"}]
 
 
+def hits_body(request: SearchRequest) -> dict[str, Any]:
+    """A page of results without facets: what must be fresh and exact on every request."""
+    body = build_body(request)
+    del body["aggs"]
+    return body
+
+
+def facets_body(request: SearchRequest) -> dict[str, Any]:
+    """The facets alone: `size: 0` and no clock in it (dates resolved to the minute), so
+    Elasticsearch's shard request cache can answer a repeated one until the index next
+    changes. Exact, as uncached: the cache is dropped whenever a refresh brings new data."""
+    return {"query": base_query(request), "size": 0, "track_total_hits": False,
+            "aggs": _aggregations(request)}
+
+
 def build_body(request: SearchRequest) -> dict[str, Any]:
+    """Results and facets in one request (what a client of Elasticsearch would send naively;
+    the API sends `hits_body` and `facets_body` side by side)."""
     return {
         "query": base_query(request),
         "post_filter": {"bool": {"filter": facet_filters(request)}},

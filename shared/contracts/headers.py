@@ -7,6 +7,7 @@ can read why and where a message failed without parsing its payload.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,10 @@ class Header(StrEnum):
     SUBMITTED_AT = "newsflow-submitted-at"  # ISO time of ingest, for end-to-end latency
     SCHEMA = "newsflow-schema"
     STAGE = "newsflow-stage"
+    # When each stage sent the article on, oldest first: "ingest=<epoch ms>,extraction=<ms>,…"
+    # (each stage adds itself to its input's trail), so the time spent in every stage can be
+    # read off any message.
+    TRAIL = "newsflow-trail"
     # Set on dead letters only.
     ERROR_STAGE = "newsflow-error-stage"
     ERROR_TYPE = "newsflow-error-type"
@@ -35,13 +40,27 @@ class Header(StrEnum):
     REPLAY_OF = "newsflow-replay-of"
 
 
-def headers_for(article_id: str, submitted_at: datetime, stage: Stage) -> Headers:
+def headers_for(article_id: str, submitted_at: datetime, stage: Stage, inbound: Any = None) -> Headers:
+    """`inbound`: the input message's headers, whose trail this output continues."""
+    earlier = header_value(inbound, Header.TRAIL)
+    step = f"{stage.value}={time.time_ns() // 1_000_000}"
     return [
         (Header.ARTICLE_ID.value, article_id.encode()),
         (Header.SUBMITTED_AT.value, submitted_at.isoformat().encode()),
         (Header.SCHEMA.value, str(SCHEMA_VERSION).encode()),
         (Header.STAGE.value, stage.value.encode()),
+        (Header.TRAIL.value, (f"{earlier},{step}" if earlier else step).encode()),
     ]
+
+
+def trail_of(headers: Any) -> list[tuple[str, float]]:
+    """The trail as (stage, epoch seconds) pairs, oldest first; [] when absent or unreadable."""
+    steps = []
+    for item in (header_value(headers, Header.TRAIL) or "").split(","):
+        stage, _, millis = item.partition("=")
+        if stage and millis.isdigit():
+            steps.append((stage, int(millis) / 1000))
+    return steps
 
 
 def header_value(headers: Any, name: Header) -> str | None:

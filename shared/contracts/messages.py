@@ -200,6 +200,23 @@ class EnrichedArticle(ExtractedArticle):
     models: Annotated[dict[str, str], DISABLED] = Field(default_factory=dict)
 
 
+class LinkRecord(Message):
+    """linker → news.links: what the linker decided for one article and what later articles are
+    compared with. The table of these is the linker's memory: a restarted or standby linker
+    replays it, in order, to the state the last decision was made in."""
+
+    article_id: str
+    content_hash: str
+    minhash: list[int] = Field(default_factory=list)
+    duplicate_of: str | None = None
+    duplicate_kind: Literal["exact", "near"] | None = None
+    story_id: str
+    # What a story is matched on: canonical entities (and country codes), keyword stems.
+    entities: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)
+    linked_at: datetime = Field(default_factory=utcnow)
+
+
 class DeadLetter(Message):
     """Anything a stage could not handle, with enough to replay it."""
 

@@ -18,7 +18,13 @@ class Topic(StrEnum):
 
     RAW = "news.raw"
     EXTRACTED = "news.extracted"
+    # Enriched on its own (NLP, any number of workers), before the linker adds duplicates and
+    # stories: one partition, so one linker decides in one total order.
+    ANALYSED = "news.analysed"
     ENRICHED = "news.enriched"
+    # The linker's decisions of record (a compacted table keyed by article id, one partition):
+    # what a restarted or standby linker rebuilds its memory from.
+    LINKS = "news.links"
     DEAD_LETTER = "news.deadletter"
     # Alerts: subscriptions and API keys are compacted tables (the last record per key is the
     # truth, a null value deletes); alerts are events; deliveries are each alert's last state.
@@ -33,13 +39,16 @@ class Topic(StrEnum):
 
 # Topics read as tables: every reader materialises the whole topic, keyed by message key.
 COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.HEARTBEATS,
-                       Topic.REPLAYS})
+                       Topic.REPLAYS, Topic.LINKS})
+# Topics that must keep one total order: their readers decide against everything before.
+SINGLE_PARTITION = frozenset({Topic.ANALYSED, Topic.LINKS})
 
 
 class Stage(StrEnum):
     INGEST = "ingest"
     EXTRACTION = "extraction"
     ENRICHMENT = "enrichment"
+    LINKING = "linking"
     INDEXING = "indexing"
     ALERTING = "alerting"
     DELIVERY = "delivery"
@@ -68,7 +77,9 @@ TOPOLOGY: tuple[StageSpec, ...] = (
     StageSpec(stage=Stage.INGEST, service="ingest", writes=Topic.RAW),
     StageSpec(stage=Stage.EXTRACTION, service="extraction", reads=Topic.RAW, writes=Topic.EXTRACTED),
     StageSpec(stage=Stage.ENRICHMENT, service="enrichment", reads=Topic.EXTRACTED,
-              writes=Topic.ENRICHED),
+              writes=Topic.ANALYSED),
+    # Duplicates and stories: decided by one active linker (others stand by), see its service.
+    StageSpec(stage=Stage.LINKING, service="linking", reads=Topic.ANALYSED, writes=Topic.ENRICHED),
     StageSpec(stage=Stage.INDEXING, service="indexing", reads=Topic.ENRICHED,
               writes=Sink.ELASTICSEARCH),
     # A branch beside the indexer: alerts flow from the enriched stream, not from the index,
@@ -77,7 +88,7 @@ TOPOLOGY: tuple[StageSpec, ...] = (
     StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.WEBHOOKS),
 )
 # The chain every article goes through, ingest to index.
-PIPELINE = TOPOLOGY[:4]
+PIPELINE = TOPOLOGY[:5]
 
 # Services that are not stages of the chain: they read the index, or watch the topics.
 SIDE_SERVICES = ("search_api", "monitor")
@@ -96,11 +107,19 @@ def topic_name(settings: Settings, topic: Topic) -> str:
     return settings.topic(topic.value)
 
 
+def partition_count(settings: Settings, topic: Topic) -> int:
+    return 1 if topic in SINGLE_PARTITION else settings.topic_partitions
+
+
 def topic_configs(topic: Topic) -> dict[str, str]:
     """Per-topic broker configs: dead letters are kept longer so someone can look at them;
-    tables are compacted, never expired."""
+    tables are compacted, never expired, except the linker's, which forgets after a week
+    (as its memory does: older articles are not compared with)."""
+    week_ms = 7 * 24 * 3600 * 1000
+    if topic is Topic.LINKS:
+        return {"cleanup.policy": "compact,delete", "retention.ms": str(week_ms),
+                "min.compaction.lag.ms": "60000"}
     if topic in COMPACTED:
         return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
-    week_ms = 7 * 24 * 3600 * 1000
     retention = 4 * week_ms if topic is Topic.DEAD_LETTER else week_ms
     return {"retention.ms": str(retention), "cleanup.policy": "delete"}

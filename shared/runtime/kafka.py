@@ -13,7 +13,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts.headers import headers_for
 from shared.contracts.messages import RawArticle
-from shared.contracts.topology import Stage, StageSpec, Topic, topic_configs, topic_name
+from shared.contracts.topology import Stage, StageSpec, Topic, partition_count, topic_configs, topic_name
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
         wanted = [
             NewTopic(
                 name=topic_name(settings, topic),
-                num_partitions=settings.topic_partitions,
+                num_partitions=partition_count(settings, topic),
                 replication_factor=settings.topic_replication_factor,
                 topic_configs=topic_configs(topic),
             )

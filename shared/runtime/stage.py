@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, MessageSizeTooLargeError
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.catalog import MESSAGE_OF_TOPIC
@@ -109,6 +109,7 @@ class StageRuntime:
         self.started_at = utcnow()
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
         self.metrics_port: int | None = None
+        self._turn = 0  # which partition `_fetch` serves first
 
     def beat(self, stopping: bool = False) -> WorkerHeartbeat:
         assignment = getattr(self.consumer, "assignment", None)
@@ -168,15 +169,34 @@ class StageRuntime:
             if remaining <= 0:
                 break
             wait = remaining if not records else min(remaining, self.bounds.linger_seconds)
-            batches = await self.consumer.getmany(timeout_ms=int(wait * 1000),
-                                                  max_records=self.bounds.size - len(records))
-            fetched = [record for partition in batches.values() for record in partition]
+            fetched = await self._fetch(wait, self.bounds.size - len(records))
             if records and not fetched:
                 break  # nothing more is arriving right now
             records.extend(fetched)
             if fetched and self.bounds.linger_seconds == 0:
                 break
         return records
+
+    async def _fetch(self, wait: float, wanted: int) -> list[Record]:
+        """Up to `wanted` records, a fair share from each assigned partition. aiokafka serves
+        the first partition with buffered records until it is drained, so with a backlog one
+        partition would be read to its end before the next is started: the other partitions'
+        articles would wait minutes, and the linker's watermark with them."""
+        assignment = getattr(self.consumer, "assignment", None)
+        partitions = sorted(assignment()) if assignment is not None else []
+        if len(partitions) < 2:
+            batches = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=wanted)
+            return [record for partition in batches.values() for record in partition]
+        share = max(1, wanted // len(partitions))
+        self._turn = (self._turn + 1) % len(partitions)
+        fetched: list[Record] = []
+        for tp in partitions[self._turn:] + partitions[:self._turn]:  # what is buffered already
+            batches = await self.consumer.getmany(tp, timeout_ms=0, max_records=share)
+            fetched += [record for partition in batches.values() for record in partition]
+        if fetched or wait <= 0:
+            return fetched
+        batches = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=share)
+        return [record for partition in batches.values() for record in partition]
 
     async def handle(self, records: list[Record], stop: asyncio.Event) -> None:
         decoded: list[Decoded] = []
@@ -219,11 +239,27 @@ class StageRuntime:
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        await self.commit_offsets(offsets)
+
+    async def commit_offsets(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commits the next offset to read of each partition, for the partitions still ours."""
+        assignment = getattr(self.consumer, "assignment", None)
+        if assignment is not None:
+            # A rebalance during the batch may have given some partitions to another worker:
+            # their offsets are not ours to commit any more (the new owner replays from the
+            # last commit, rewriting the same outputs under the same ids).
+            owned = assignment()
+            moved = [tp for tp in offsets if tp not in owned]
+            if moved:
+                log.info("%s: %d partition(s) moved during the batch; their new owner replays it",
+                         self.spec.stage, len(moved))
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        if not offsets:
+            return
         try:
             await self.consumer.commit(offsets)
-        except CommitFailedError as exc:
-            # A rebalance took the partitions away; their new owner replays the batch, which
-            # rewrites the same outputs under the same ids.
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group rebalanced while committing: as above, the new owner replays.
             log.warning("%s: offset commit failed after a rebalance: %s", self.spec.stage, exc)
 
 
@@ -281,7 +317,7 @@ class TopicSink:
                 prepared = await self.isolated(item.message) if self.isolated else item.message
                 result = prepared if self.step is None else await asyncio.to_thread(self.step, prepared)
                 outputs = [result] if isinstance(result, BaseModel) else list(result)
-                encoded = [self._encode(output) for output in outputs]
+                encoded = [self._encode(output, item.record.headers) for output in outputs]
             except InvalidMessage as exc:
                 outcomes.append(exc)
                 continue
@@ -296,7 +332,7 @@ class TopicSink:
             outcomes[index] = outcomes[index] or outcome
         return outcomes
 
-    def _encode(self, output: Any) -> Encoded:
+    def _encode(self, output: Any, inbound: Any = None) -> Encoded:
         data = output.to_bytes_within(self.max_bytes)
         if data is None:
             raise InvalidMessage(
@@ -306,7 +342,7 @@ class TopicSink:
         if getattr(output, "trimmed", None):
             log.warning("%s: article %s trimmed to fit a broker message: %s", self.spec.stage,
                         output.article_id, ", ".join(output.trimmed))
-        headers = headers_for(output.article_id, output.submitted_at, self.spec.stage)
+        headers = headers_for(output.article_id, output.submitted_at, self.spec.stage, inbound)
         return self.key_of(output), data, headers
 
     async def _send(self, encoded: Encoded, stop: asyncio.Event) -> tuple[Encoded, Awaitable[Any]]:
@@ -347,11 +383,12 @@ def _failed(error: BaseException) -> Awaitable[Any]:
 
 
 def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
-              bounds: BatchBounds | None = None, settings: Settings | None = None) -> None:
+              bounds: BatchBounds | None = None, settings: Settings | None = None,
+              runtime_class: type[StageRuntime] = StageRuntime) -> None:
     """`python -m services.<stage>`: runs the stage until SIGTERM/SIGINT; exits 3 when halted
     by the dead-letter limits. `make_sink(producer, consumer)` builds the stage's sink (the
     consumer tells which partitions are this worker's); a sink's `close()`, if it has one,
-    runs at shutdown."""
+    runs at shutdown. `runtime_class` replaces the batch loop (the linker's orders its input)."""
     configure_logging()
     settings = settings or get_settings()
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
@@ -369,8 +406,8 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
         try:
             sink = await make_sink(producer, consumer)
             await consumer.start()
-            runtime = StageRuntime(spec, settings, consumer, sink,
-                                   DeadLetterSender(producer, settings), bounds)
+            runtime = runtime_class(spec, settings, consumer, sink,
+                                    DeadLetterSender(producer, settings), bounds)
             heartbeats = topic_name(settings, Topic.HEARTBEATS)
 
             async def heartbeat(beat: WorkerHeartbeat) -> None:

@@ -71,6 +71,18 @@ class TopicFollower:
                 if all(positions[tp] >= end for tp, end in ends.items()):
                     self.caught_up.set()
 
+    async def catch_up(self, timeout: float = 120.0) -> None:
+        """Until everything on the topic *now* has been applied (not only what was there at
+        start): a linker taking over waits here for the last decisions of the one before."""
+        assert self._consumer is not None
+        consumer = self._consumer
+        deadline = asyncio.get_running_loop().time() + timeout
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while not all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{self.name}: not caught up after {timeout:.0f}s")
+            await asyncio.sleep(0.02)
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

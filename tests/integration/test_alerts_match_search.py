@@ -1,6 +1,6 @@
 """Same answers as search, proven: hypothesis generates queries in the query language (words,
 phrases, title:, entities, country/topic/source/lang, OR, AND, NOT, grouping, facet filters)
-over a corpus enriched by our enricher and indexed in the real Elasticsearch, and for every
+over a corpus enriched by our linker and indexed in the real Elasticsearch, and for every
 query the set of articles the alert matcher matches must equal the set `GET /search` returns.
 
 The corpus is fixed for the run (indexing a new article set per example would cost seconds
@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 
 from deploy.local.stack import Stack
 from services.alerts.matching import ArticleView, NotExact, SubscriptionQuery
-from services.enrichment.enrich import Enricher
+from services.enrichment.enrich import analyse
 from services.extraction.extract import extract_article
+from services.linking.link import Linker
 from services.search_api.app import create_app
 from shared.contracts.document import to_document
 from shared.contracts.messages import RawArticle, SourceInfo
@@ -59,7 +60,7 @@ class Indexed:
 
 
 def _enriched_documents() -> list[dict[str, Any]]:
-    enricher = Enricher()
+    linker = Linker()
     raws = [RawArticle(article_id=f"seed{n}", format="text", content=path.read_text(),
                        source=SourceInfo(name="Wire A"))
             for n, path in enumerate((SEED_000, SEED_004))]
@@ -68,7 +69,7 @@ def _enriched_documents() -> list[dict[str, Any]]:
                                source=SourceInfo(name="Wire B" if n % 2 else "wire a")))
     # An exact copy: flagged as a duplicate, so neither search nor alerts may return it.
     raws.append(RawArticle(article_id="copy", format="fields", title=CORPUS[0][0], body=CORPUS[0][1]))
-    return [to_document(enricher.enrich(extract_article(raw))) for raw in raws]
+    return [to_document(linker.linked(analyse(extract_article(raw)))) for raw in raws]
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ async def test_topics_and_latency_views(pipeline: Pipeline) -> None:
 
     async def measured() -> dict[str, Any] | None:
         latency = (await pipeline.monitor.get("/ops/latency")).json()["latency"]
-        wanted = ("extraction", "enrichment", "indexing", "ingest_to_indexed")
+        wanted = ("extraction", "enrichment", "linking", "indexing", "ingest_to_indexed")
         return latency if all(latency.get(k, {}).get("count") for k in wanted) else None
 
     latency = await eventually(measured, "latency for every stage")

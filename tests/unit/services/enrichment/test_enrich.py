@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.enrichment.enrich import Enricher
+from services.enrichment.enrich import analyse
 from services.extraction.extract import extract_article
+from services.linking.link import Linker
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle, ExtractedArticle, RawArticle
 from shared.text.wordforms import stems
@@ -16,9 +17,9 @@ from shared.text.wordforms import stems
 
 @pytest.fixture(scope="module")
 def seeds(seed_000: str, seed_004: str) -> tuple[EnrichedArticle, EnrichedArticle]:
-    enricher = Enricher()
+    linker = Linker()
     return tuple(  # type: ignore[return-value]
-        enricher.enrich(extract_article(RawArticle(article_id=f"c{n}", format="text", content=text)))
+        linker.linked(analyse(extract_article(RawArticle(article_id=f"c{n}", format="text", content=text))))
         for n, text in enumerate((seed_000, seed_004))
     )
 
@@ -58,14 +59,14 @@ def test_seeds_share_a_story_and_topics(seeds: tuple[EnrichedArticle, EnrichedAr
 
 
 def test_tone_follows_the_words() -> None:
-    enricher = Enricher()
+    linker = Linker()
     now = datetime.now(UTC)
-    happy = enricher.enrich(ExtractedArticle(
+    happy = linker.linked(analyse(ExtractedArticle(
         article_id="h", title="Celebrations", submitted_at=now,
-        body="Fans were delighted and thrilled. It was a wonderful, joyful victory."))
-    grim = enricher.enrich(ExtractedArticle(
+        body="Fans were delighted and thrilled. It was a wonderful, joyful victory.")))
+    grim = linker.linked(analyse(ExtractedArticle(
         article_id="g", title="Tragedy", submitted_at=now,
-        body="The attack killed dozens. Survivors described horrific, terrifying scenes."))
+        body="The attack killed dozens. Survivors described horrific, terrifying scenes.")))
     assert happy.tone and grim.tone and happy.tone.compound > 0.3 > -0.3 > grim.tone.compound
 
 

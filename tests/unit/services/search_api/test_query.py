@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,8 +14,11 @@ from services.search_api.query import (
     check_date,
     decode_cursor,
     encode_cursor,
+    facets_body,
+    hits_body,
     interval_for,
     parse_response,
+    resolve_date,
 )
 
 
@@ -39,8 +43,32 @@ def test_dates_absolute_and_relative() -> None:
     assert check_date("2025-12-18T09:00:00Z", "to") == "2025-12-18T09:00:00Z"
     with pytest.raises(BadRequest):
         check_date("last tuesday", "from")
-    query = base_query(SearchRequest(date_from="now-7d"))
-    assert {"range": {"date": {"gte": "now-7d"}}} in query["bool"]["filter"]
+    now = datetime(2026, 12, 1, 13, 35, 42, 123000, tzinfo=UTC)  # a Tuesday
+    query = base_query(SearchRequest(date_from="now-7d", date_to="now", now=now))
+    assert {"range": {"date": {"gte": "2026-11-24T13:35:00.000+00:00",
+                               "lte": "2026-12-01T13:35:59.999+00:00"}}} in query["bool"]["filter"]
+
+
+@pytest.mark.parametrize(("value", "upper", "expected"), [
+    ("now-1M/d", False, "2026-11-01T00:00:00.000+00:00"),
+    ("now/d", True, "2026-12-01T23:59:59.999+00:00"),
+    ("now-1w/w", False, "2026-11-23T00:00:00.000+00:00"),  # weeks start on Monday
+    ("now-2h", False, "2026-12-01T11:35:00.000+00:00"),
+    ("now/y", True, "2026-12-31T23:59:59.999+00:00"),
+    ("now-99999y", False, "0001-01-01T00:00:00.000+00:00"),  # the calendar's end, not an error
+    ("2025-12-18", False, "2025-12-18"),
+])
+def test_relative_dates_are_resolved_to_the_minute(value: str, upper: bool, expected: str) -> None:
+    now = datetime(2026, 12, 1, 13, 35, 42, 123000, tzinfo=UTC)
+    assert resolve_date(value, now, upper) == expected
+
+
+def test_the_facet_request_reads_no_clock_and_the_results_have_no_facets() -> None:
+    request = SearchRequest(q="talks", date_from="now-30d", filters={"people": ["Wi Sung-lac"]})
+    facets, results = facets_body(request), hits_body(request)
+    assert facets["size"] == 0 and "now" not in json.dumps(facets)
+    assert set(facets["aggs"]) >= {"people", "date"}
+    assert "aggs" not in results and results["query"] == facets["query"]
 
 
 def test_bad_query_becomes_a_bad_request_with_position() -> None:

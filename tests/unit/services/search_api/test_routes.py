@@ -34,15 +34,17 @@ class FakeNewsIndex:
         self.hits = hits or []
         self.down = down
         self.bodies: list[dict[str, Any]] = []
+        self.cached: list[bool] = []
         self.closed: list[str] = []
 
     async def close_pit(self, pit_id: str) -> None:
         self.closed.append(pit_id)
 
-    async def search(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def search(self, body: dict[str, Any], request_cache: bool = False) -> dict[str, Any]:
         if self.down:
             raise unavailable()
         self.bodies.append(body)
+        self.cached.append(request_cache)
         return response(self.hits[: body.get("size", 10)])
 
     async def search_in(self, pit_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +216,10 @@ def test_lists_fetch_only_the_fields_they_show() -> None:
 
     index = FakeNewsIndex(hits=[hit("a1")])
     client_with(index).get("/search", params={"q": "talks"})
-    assert index.bodies[-1]["_source"] == LIST_FIELDS
+    results, facets = index.bodies
+    assert results["_source"] == LIST_FIELDS and "aggs" not in results
+    assert facets["size"] == 0 and "people" in facets["aggs"]
+    assert index.cached == [False, True]  # only the facet request asks for the request cache
 
 
 def test_reading_takes_a_read_key_only_when_the_deployment_says_so() -> None:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
-from shared.contracts.headers import Header, article_id_of, header_value, headers_for
+from shared.contracts.headers import Header, article_id_of, header_value, headers_for, trail_of
 from shared.contracts.messages import DeadLetter, RawArticle
 from shared.contracts.topology import Stage
 from shared.settings import Settings
@@ -40,6 +41,18 @@ def test_headers_carry_id_and_submission_time() -> None:
     headers = headers_for("c1", submitted, Stage.EXTRACTION)
     assert header_value(headers, Header.ARTICLE_ID) == "c1"
     assert header_value(dict(headers), Header.SUBMITTED_AT) == "2025-12-18T09:30:00+00:00"
+
+
+def test_each_stage_continues_the_trail_of_its_input() -> None:
+    submitted = datetime(2025, 12, 18, 9, 30, tzinfo=UTC)
+    before = time.time()
+    ingest = headers_for("c1", submitted, Stage.INGEST)
+    extraction = headers_for("c1", submitted, Stage.EXTRACTION, ingest)
+    steps = trail_of(headers_for("c1", submitted, Stage.ENRICHMENT, extraction))
+    assert [stage for stage, _ in steps] == ["ingest", "extraction", "enrichment"]
+    times = [at for _, at in steps]
+    assert before - 0.01 <= times[0] <= times[1] <= times[2] <= time.time() + 0.01
+    assert trail_of([]) == [] and trail_of([("newsflow-trail", b"junk,x=1y")]) == []
 
 
 def test_namespace_prefixes_topics_groups_and_index() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
@@ -162,6 +164,48 @@ async def test_commits_name_the_next_offset_of_every_partition() -> None:
     rt, consumer, _ = runtime(records)
     await drain(rt, consumer)
     assert consumer.commits == [{TopicPartition(RAW, 1): 9, TopicPartition(RAW, 0): 4}]
+
+
+async def test_offsets_of_partitions_moved_during_the_batch_are_left_to_their_new_owner() -> None:
+    records = [raw_record(7, partition=1), raw_record(3, partition=0)]
+    rt, consumer, _ = runtime(records)
+    consumer.assignment = lambda: {TopicPartition(RAW, 0)}  # type: ignore[attr-defined]
+    await drain(rt, consumer)
+    assert consumer.commits == [{TopicPartition(RAW, 0): 4}]
+    consumer.assignment = lambda: set()  # type: ignore[attr-defined]
+    await rt.commit([raw_record(9, partition=0)])  # nothing left to commit: no call at all
+    assert len(consumer.commits) == 1
+
+
+class PartitionedConsumer(FakeConsumer):
+    """Serves like aiokafka: the first partition with records until it is drained."""
+
+    def __init__(self, records: list[FakeRecord]) -> None:
+        super().__init__([])
+        self.queues: dict[TopicPartition, list[FakeRecord]] = {}
+        for record in records:
+            self.queues.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.queues)
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0,
+                      max_records: int | None = None) -> dict[TopicPartition, list[Any]]:
+        for tp, queue in self.queues.items():
+            if queue and (not partitions or tp in partitions):
+                taken, self.queues[tp] = queue[:max_records], queue[max_records:]
+                return {tp: taken}
+        return {}
+
+
+async def test_a_batch_takes_a_fair_share_of_every_partitions_backlog() -> None:
+    records = [raw_record(n, partition=p) for p in (0, 1) for n in range(20)]
+    consumer = PartitionedConsumer(records)
+    rt = StageRuntime(EXTRACTION, SETTINGS, consumer, TopicSink(EXTRACTION, SETTINGS, step, FakeProducer()),
+                      DeadLetterSender(FakeProducer(), SETTINGS), BatchBounds(10, 0.01, 0.0))
+    for _ in range(3):
+        batch = await rt.collect(asyncio.Event())
+        assert sorted(Counter(r.partition for r in batch).values()) == [5, 5]
 
 
 async def test_stopping_during_an_outage_leaves_the_batch_uncommitted() -> None:

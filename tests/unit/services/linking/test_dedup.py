@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.enrichment.dedup import DuplicateIndex, content_hash, signature
+from services.linking.dedup import DuplicateIndex
+from shared.text.fingerprint import content_hash, signature
 from shared.text.wordforms import words
 
 
@@ -18,11 +19,11 @@ def test_exact_and_near_duplicates_but_not_replays() -> None:
     assert index.find("d", content_hash("T", other), signature(words(other))) == (None, None)
 
 
-def test_an_original_stays_the_original_whatever_the_refill_order() -> None:
+def test_an_original_stays_the_original_whatever_the_order_it_is_remembered_in() -> None:
     text = " ".join(f"word{n}" for n in range(200))
     digest, minhash = content_hash("T", text), signature(words(f"T {text}"))
     index = DuplicateIndex()
-    index.add("copy", digest, minhash, original=False)  # refilled first: it is newer by date
+    index.add("copy", digest, minhash, original=False)  # remembered first: a re-submitted original is newer
     index.add("first", digest, minhash, original=True)
     assert index.find("first", digest, minhash) == (None, None)  # re-submitted original
     assert index.find("another", digest, minhash) == ("first", "exact")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.enrichment.stories import StoryIndex
+from services.linking.stories import StoryIndex
 
 
 def test_stories_join_on_shared_entities_and_survive_a_rebuild() -> None:
@@ -29,7 +29,7 @@ def test_a_chain_of_overlapping_articles_does_not_become_one_story() -> None:
 
 
 def test_a_story_takes_at_most_max_articles() -> None:
-    from services.enrichment.stories import MAX_ARTICLES
+    from services.linking.stories import MAX_ARTICLES
 
     stories = StoryIndex()
     same = {"Kim Jong Un", "Pyongyang", "United Nations", "KP"}
@@ -37,3 +37,16 @@ def test_a_story_takes_at_most_max_articles() -> None:
     assert len(set(ids[:MAX_ARTICLES])) == 1
     assert ids[MAX_ARTICLES] != ids[0]
     assert len(set(ids[MAX_ARTICLES:])) == 1  # the overflow opens one new story, not five
+
+
+def test_a_storys_core_does_not_depend_on_the_order_names_came_in() -> None:
+    """Ties in frequency are broken by name, not by insertion order (a set's order varies with
+    the process's hash seed): the same articles give the same core in every process."""
+    from services.linking.stories import STORY_TERMS, Story
+
+    names = [f"name{n:03d}" for n in range(STORY_TERMS + 10)]  # all mentioned once: all tied
+    forwards, backwards = Story("s1"), Story("s2")
+    forwards.update(set(names), set())
+    backwards.entities.update(reversed(names))  # the same counts, inserted the other way round
+    backwards.update(set(), set())
+    assert forwards.top_entities == backwards.top_entities == set(names[:STORY_TERMS])

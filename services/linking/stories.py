@@ -44,8 +44,8 @@ class Story:
             return  # the core is what the story is about; later members do not move it
         self.entities.update(entities)
         self.terms.update(terms)
-        self.top_entities = {name for name, _ in self.entities.most_common(STORY_TERMS)}
-        self.top_terms = {name for name, _ in self.terms.most_common(STORY_TERMS)}
+        self.top_entities = _most_frequent(self.entities)
+        self.top_terms = _most_frequent(self.terms)
 
     def similarity(self, entities: set[str], terms: set[str]) -> float:
         if self.articles >= MAX_ARTICLES:
@@ -55,6 +55,14 @@ class Story:
             return 0.0
         overlap = shared / min(len(entities), len(self.top_entities))
         return ENTITY_WEIGHT * overlap + TERM_WEIGHT * _jaccard(terms, self.top_terms)
+
+
+def _most_frequent(counts: Counter[str]) -> set[str]:
+    """The STORY_TERMS most frequent, ties broken by name: `most_common` breaks them by
+    insertion order, which for names from a set depends on the process's hash seed, so two
+    linkers (or a linker and its successor) would pick different cores from the same articles."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {name for name, _ in ranked[:STORY_TERMS]}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

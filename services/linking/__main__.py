@@ -1,0 +1,112 @@
+"""python -m services.linking: news.analysed → news.enriched, duplicates and stories decided.
+
+It decides in submission order, whatever order enrichment's workers finish in: see order.py.
+
+Scaling: run it as many times as you like, but only one linker works at a time: its input has
+one partition, so the consumer group gives it to one member and the others stand by. Each
+linker follows the `news.links` table all along, and when the partition is given to it (at
+start, or when the active one dies), it first catches up with the table's end: it then decides
+from the very memory its predecessor had. Decisions are recorded in the table *before* the
+article is sent on, so a replayed article gets its recorded answer back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener
+
+from services.linking.link import Linker
+from services.linking.memory import Memory
+from services.linking.order import OrderedRuntime
+from shared.contracts.messages import LinkRecord
+from shared.contracts.topology import Stage, Topic, spec, topic_name
+from shared.runtime.dead_letters import InvalidMessage, backoff, sleep_unless_stopped
+from shared.runtime.stage import Decoded, Outcome, TopicSink, run_stage
+from shared.runtime.tables import TopicFollower
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger("services.linking")
+
+
+class CatchUpOnAssignment(ConsumerRebalanceListener):
+    def __init__(self, follower: TopicFollower) -> None:
+        self.follower = follower
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if assigned:
+            await self.follower.catch_up()
+            log.info("linking: partition assigned; memory caught up with %s", self.follower.name)
+
+
+class LinkSink:
+    def __init__(self, settings: Settings, producer: Any, linker: Linker,
+                 follower: TopicFollower) -> None:
+        self.linker = linker
+        self.follower = follower
+        self.producer = producer
+        self.links = topic_name(settings, Topic.LINKS)
+        self.out = TopicSink(spec(Stage.LINKING), settings, None, producer)
+
+    async def close(self) -> None:
+        await self.follower.stop()
+
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        linked: list[Decoded] = []
+        records: list[LinkRecord] = []
+        for item in batch:
+            try:
+                article, record = self.linker.link(item.message)
+            except Exception as exc:  # pure code on this message: the message's fault
+                outcomes.append(InvalidMessage(str(exc) or repr(exc), type(exc).__name__))
+                continue
+            outcomes.append(None)
+            linked.append(Decoded(item.record, article))
+            records.append(record)
+        await self._record(records, stop)
+        sent = iter(await self.out.write(linked, stop))
+        return [outcome if outcome is not None else next(sent) for outcome in outcomes]
+
+    async def _record(self, records: list[LinkRecord], stop: asyncio.Event) -> None:
+        """Every decision acknowledged by the table before any article goes on; retried
+        through broker outages (the batch is not committed meanwhile)."""
+        pending = records
+        attempt = 0
+        while pending:
+            deliveries = [await self.producer.send(self.links, r.to_bytes(), key=r.article_id.encode())
+                          for r in pending]
+            failed = []
+            for record, delivery in zip(pending, deliveries, strict=True):
+                try:
+                    await delivery
+                except Exception as exc:
+                    log.warning("linking: decision for %s not recorded (%s); again", record.article_id, exc)
+                    failed.append(record)
+            pending = failed
+            if pending:
+                attempt += 1
+                await sleep_unless_stopped(stop, backoff(attempt))
+
+
+async def make_sink(producer: Any, consumer: Any) -> LinkSink:
+    settings = get_settings()
+    memory = Memory()
+
+    def apply(record: Any) -> None:
+        if record.value is not None:
+            memory.remember(LinkRecord.model_validate_json(record.value))
+
+    follower = TopicFollower(settings, Topic.LINKS, apply)
+    await follower.start()
+    consumer.subscribe([topic_name(settings, Topic.ANALYSED)], listener=CatchUpOnAssignment(follower))
+    return LinkSink(settings, producer, Linker(memory), follower)
+
+
+if __name__ == "__main__":
+    run_stage(spec(Stage.LINKING), make_sink, runtime_class=OrderedRuntime)
