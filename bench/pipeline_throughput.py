@@ -28,20 +28,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.data import read_bbc
-from bench.local import rss_mb, start_namespace
+from bench.local import cpu_seconds, rss_mb, start_namespace
 from deploy.local.services import Services, drop_namespace
+from deploy.local.stack import Stack
 from services.enrichment.enrich import analyse, warm
 from services.extraction.extract import extract_article
 from services.linking.link import Linker
 from shared.contracts.document import to_document
 from shared.contracts.headers import trail_of
 from shared.contracts.messages import RawArticle
-from shared.contracts.topology import Topic
+from shared.contracts.topology import Stage, Topic, spec
 from shared.runtime.elasticsearch import make_client
 from shared.runtime.tables import TopicFollower
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 
 def _submission(record: dict[str, Any], url: str) -> dict[str, Any]:
@@ -61,16 +63,23 @@ def in_process(records: list[dict[str, Any]]) -> float:
 
 
 class PeakMemory:
-    """Samples the RSS of every service process and its children twice a second."""
+    """Samples the RSS of every service process and its children (and the broker's and the
+    node's JVMs) twice a second, and the CPU each used meanwhile: what competes for the cores."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, servers: dict[str, int | None]) -> None:
         self.services = services
+        self.servers = servers
         self.peak: dict[str, float] = defaultdict(float)
+        self.cpu_first: dict[str, float] = {}
+        self.cpu_last: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
+            for name, pid in self.servers.items():
+                if pid is not None:
+                    self._note(name, pid)
             for name, process in list(self.services.processes.items()):
                 pid = process.pid()
                 if pid is None:
@@ -86,6 +95,15 @@ class PeakMemory:
     def _note(self, name: str, pid: int) -> None:
         with contextlib.suppress(OSError):  # the process just ended
             self.peak[name] = max(self.peak[name], rss_mb(pid))
+            used = cpu_seconds(pid)
+            self.cpu_first.setdefault(name, used)
+            self.cpu_last[name] = used
+
+    def cpu_report(self) -> str:
+        used = {name: self.cpu_last[name] - self.cpu_first[name] for name in self.cpu_last}
+        total = sum(used.values()) or 1.0
+        return ", ".join(f"{name} {seconds:.0f} s ({100 * seconds / total:.0f}%)"
+                         for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]) if seconds >= 1)
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -135,6 +153,22 @@ class StageTimes:
                          for stage, v in self.spans.items() if v)
 
 
+async def group_members(settings: Settings, count: int, timeout: float = 120.0) -> None:
+    """Until the enrichment group has `count` members (a new worker joins after its model)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        group, deadline = spec(Stage.ENRICHMENT).consumer_group(settings), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            groups = (await admin.describe_consumer_groups([group]))[0].groups
+            if groups and groups[0][2] == "Stable" and len(groups[0][5]) >= count:
+                return
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"the enrichment group did not reach {count} members")
+    finally:
+        await admin.close()
+
+
 async def run(args: argparse.Namespace) -> None:
     records = read_bbc(args.data_dir)
     chosen = random.Random(1).sample(records, args.articles)
@@ -151,11 +185,14 @@ async def run(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{settings.ingest_port}"
         async with httpx.AsyncClient(base_url=base, timeout=120) as ingest:
             await burst(settings, ingest, chosen[:20])  # warm-up: models loaded, groups joined
-            with PeakMemory(services) as memory:
+            stack = Stack(get_settings())
+            servers = {"kafka (JVM)": stack.kafka.pid(), "elasticsearch (JVM)": stack.es.pid()}
+            with PeakMemory(services, servers) as memory:
                 for workers in (1, 2):
                     if workers == 2:
                         services.add("enrichment")
-                        await burst(settings, ingest, chosen[:20])  # the new worker joins and warms
+                        await group_members(settings, 2)  # joined, its model loaded
+                        await burst(settings, ingest, chosen[:20])
                     for n in range(args.runs):
                         times = StageTimes()
                         follower = TopicFollower(settings, Topic.ENRICHED, times.apply)
@@ -171,6 +208,7 @@ async def run(args: argparse.Namespace) -> None:
         print(f"\nmedians: (a) {ceiling:.1f}, (b) 1 worker {one:.1f}, 2 workers {two:.1f} articles/s")
         print(f"ratios: (b1)/(a) = {one / ceiling:.2f} (goal ≥ 0.8); "
               f"(b2)/(b1) = {two / one:.2f} (goal ≥ 1.5)")
+        print(f"CPU used during (b), by process: {memory.cpu_report()}")
         print("peak RSS during (b):")
         for name, peak in sorted(memory.peak.items()):
             print(f"  {name:28} {peak:6.0f} MB")

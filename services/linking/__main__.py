@@ -32,11 +32,17 @@ log = logging.getLogger("services.linking")
 
 
 class CatchUpOnAssignment(ConsumerRebalanceListener):
-    def __init__(self, follower: TopicFollower) -> None:
+    """Assigned: catch up with the table first. Revoked: wait for the decisions in flight to
+    be recorded and forget what was read but not decided, so that two linkers never decide at
+    once (the group gives the partition to the next one only after this returns)."""
+
+    def __init__(self, follower: TopicFollower, sink: LinkSink) -> None:
         self.follower = follower
+        self.sink = sink
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        pass
+        if revoked:
+            await self.sink.hand_over()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         if assigned:
@@ -52,6 +58,16 @@ class LinkSink:
         self.producer = producer
         self.links = topic_name(settings, Topic.LINKS)
         self.out = TopicSink(spec(Stage.LINKING), settings, None, producer)
+
+        # Held while deciding; a revocation takes it, then moves `generation` on, so whatever
+        # was read before it is dropped, not decided (services/linking/order.py).
+        self.deciding = asyncio.Lock()
+        self.generation = 0
+
+    async def hand_over(self) -> None:
+        async with self.deciding:
+            self.generation += 1
+            log.info("linking: partition revoked; what was read and not decided is dropped")
 
     async def close(self) -> None:
         await self.follower.stop()
@@ -104,8 +120,9 @@ async def make_sink(producer: Any, consumer: Any) -> LinkSink:
 
     follower = TopicFollower(settings, Topic.LINKS, apply)
     await follower.start()
-    consumer.subscribe([topic_name(settings, Topic.ANALYSED)], listener=CatchUpOnAssignment(follower))
-    return LinkSink(settings, producer, Linker(memory), follower)
+    sink = LinkSink(settings, producer, Linker(memory), follower)
+    consumer.subscribe([topic_name(settings, Topic.ANALYSED)], listener=CatchUpOnAssignment(follower, sink))
+    return sink
 
 
 if __name__ == "__main__":

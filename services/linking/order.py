@@ -105,14 +105,14 @@ class Watermark:
                 at = max(at, starts[tp])
                 if at < ends[tp]:
                     pending = await self._peek(tp, at)
-                    if pending is not None:
-                        oldest = pending if oldest is None else min(oldest, pending)
+                    oldest = pending if oldest is None else min(oldest, pending)
         if len(self._peeked) > 10_000:  # offsets long committed past are never asked again
             self._peeked.clear()
         return oldest
 
-    async def _peek(self, tp: TopicPartition, offset: int) -> float | None:
-        """The submission time of the message at `offset` (each is read once)."""
+    async def _peek(self, tp: TopicPartition, offset: int) -> float:
+        """The submission time of the message at `offset` (each is read once). Not read in
+        time: an error, so the linker holds rather than take a pending article for none."""
         if (tp, offset) in self._peeked:
             return self._peeked[(tp, offset)]
         assert self._consumer is not None
@@ -121,7 +121,7 @@ class Watermark:
         batches = await self._consumer.getmany(tp, timeout_ms=2000, max_records=1)
         records = batches.get(tp, [])
         if not records:
-            return None
+            raise RuntimeError(f"could not read {tp.topic}[{tp.partition}] at {offset}")
         self._peeked[(tp, offset)] = submitted_at(records[0])
         return self._peeked[(tp, offset)]
 
@@ -135,6 +135,28 @@ class OrderedRuntime(StageRuntime):
         self.held: list[tuple[tuple[float, str, int], float, Record]] = []  # key, held since, record
         self.held_bytes = 0
         self.read_up_to: dict[TopicPartition, int] = {}  # next offset, per partition read
+        # The sink's lock and generation (LinkSink): decisions are made holding the lock, and a
+        # revocation moves the generation on, which drops what was read before it.
+        self.deciding: asyncio.Lock = getattr(self.sink, "deciding", None) or asyncio.Lock()
+        self.read_in = self._generation()
+
+    def _generation(self) -> int:
+        return int(getattr(self.sink, "generation", 0))
+
+    async def _forget_if_revoked(self) -> None:
+        """After a revocation, drop what was read, and read again from the last commit what is
+        (again) ours: nothing read before it is decided, nothing read is skipped."""
+        if self.read_in == self._generation():
+            return
+        self.held, self.held_bytes, self.read_up_to = [], 0, {}
+        self.read_in = self._generation()
+        consumer: Any = self.consumer
+        for tp in consumer.assignment():
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)
 
     async def _run(self, stop: asyncio.Event) -> None:
         await self.watermark.start()
@@ -149,20 +171,25 @@ class OrderedRuntime(StageRuntime):
                     log.warning("linking: upstream progress unknown (%s); holding", exc)
                     line = float("-inf")
                 await self._catch_up_with_input()  # whatever left upstream before `line` is read
-                ready = self._ready(line)
+                async with self.deciding:
+                    await self._forget_if_revoked()  # revoked while reading: decide nothing
+                    ready = self._ready(line)
+                    try:
+                        if ready:
+                            await self.handle(ready, stop)
+                    except Stopping:
+                        log.info("linking: stopping with %d articles uncommitted",
+                                 len(self.held) + len(ready))
+                        return
                 if not ready:
                     await asyncio.sleep(WATERMARK_EVERY_SECONDS)
                     continue
-                try:
-                    await self.handle(ready, stop)
-                except Stopping:
-                    log.info("linking: stopping with %d articles uncommitted", len(self.held) + len(ready))
-                    return
-                await self._commit_held()
+                await self._commit_held()  # outside the lock: a rebalance may be waiting for it
         finally:
             await self.watermark.stop()
 
     async def _read_ahead(self, timeout: float | None = None) -> None:
+        await self._forget_if_revoked()
         wait = self.bounds.max_seconds if timeout is None and not self.held else (timeout or 0.05)
         batches = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=1000)
         now = time.monotonic()

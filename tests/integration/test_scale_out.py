@@ -1,7 +1,7 @@
 """Scale-out on the real broker: two enrichment workers, one joining late and SIGKILLed
-halfway, and the linker SIGKILLed and restarted later still, decide the same duplicates and
-stories as one linker deciding the same articles in submission order (the order the linker
-restores, services/linking/order.py).
+halfway, and two linkers (one standing by), one SIGKILLed and restarted later still, decide
+the same duplicates and stories as one linker deciding the same articles in submission order
+(the order the linker restores, services/linking/order.py).
 
 The articles are the 2,225 BBC news articles (../shared/data/bbc) when present, else a
 generated set with planted exact and near duplicates. They go straight onto `news.raw`, and
@@ -106,6 +106,7 @@ async def test_two_enrichment_workers_and_a_killed_linker_decide_as_one(
     await enriched.start()
     for name in ("linking", "enrichment", "extraction"):
         services.start(name)
+    services.add("linking")  # a standby: it joins the group, and may be handed the partition
     producer = make_producer(settings)
     await producer.start()
     try:
@@ -124,8 +125,8 @@ async def test_two_enrichment_workers_and_a_killed_linker_decide_as_one(
     await eventually(lambda: linked(0.5), "half the articles to be linked", timeout=900)
     services.processes[second].kill()  # leaves without a goodbye: its batch is replayed
     await eventually(lambda: linked(0.75), "three quarters to be linked", timeout=900)
-    services.processes["linking"].kill()
-    services.start("linking")
+    services.processes["linking"].kill()  # the active linker or the standby: either takes over
+    services.start("linking")  # and joins again: another hand-over
     await eventually(lambda: linked(1.0), "every article to be linked", timeout=900)
     await enriched.stop()
 

@@ -3,6 +3,7 @@ beyond its bounds, and committed only up to the first article still held."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -78,3 +79,37 @@ async def test_commits_stop_at_the_first_article_still_held() -> None:
     linking._ready(None)
     await linking._commit_held()
     assert consumer.commits[-1] == {TopicPartition(ANALYSED, 0): 3}
+
+
+class Revocable(FakeConsumer):
+    def __init__(self) -> None:
+        super().__init__([])
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(ANALYSED, 0)}
+
+    async def committed(self, tp: TopicPartition) -> int:
+        return 1
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.deciding = asyncio.Lock()
+        self.generation = 0
+
+
+async def test_what_was_read_before_a_revocation_is_dropped_and_read_again() -> None:
+    consumer, sink = Revocable(), Sink()
+    linking = OrderedRuntime(spec(Stage.LINKING), SETTINGS, consumer, sink,  # type: ignore[arg-type]
+                             DeadLetterSender(FakeProducer(), SETTINGS), BatchBounds(10, 0.01, 0))
+    linking.held.append((order_key(record(1, "a", 1)), time.monotonic(), record(1, "a", 1)))
+    await linking._forget_if_revoked()
+    assert len(linking.held) == 1 and consumer.seeks == []  # same generation: kept
+    sink.generation += 1  # the partition was revoked (and maybe given back)
+    await linking._forget_if_revoked()
+    assert linking.held == [] and linking.read_up_to == {}
+    assert consumer.seeks == [(TopicPartition(ANALYSED, 0), 1)]  # from the last commit again
