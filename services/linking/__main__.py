@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from aiokafka import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 
 from services.linking.link import Linker
 from services.linking.memory import Memory
@@ -90,21 +91,29 @@ class LinkSink:
         return [outcome if outcome is not None else next(sent) for outcome in outcomes]
 
     async def _record(self, records: list[LinkRecord], stop: asyncio.Event) -> None:
-        """Every decision acknowledged by the table before any article goes on; retried
-        through broker outages (the batch is not committed meanwhile)."""
+        """Every decision acknowledged by the table before any article goes on, in decision
+        order (a successor replays them in that order); retried through broker outages from
+        the first that failed on (the idempotent producer lets none after a failed one land
+        before it), while the batch stays uncommitted."""
         pending = records
         attempt = 0
         while pending:
-            deliveries = [await self.producer.send(self.links, r.to_bytes(), key=r.article_id.encode())
-                          for r in pending]
-            failed = []
-            for record, delivery in zip(pending, deliveries, strict=True):
+            deliveries = []
+            try:
+                for record in pending:
+                    deliveries.append(await self.producer.send(
+                        self.links, record.to_bytes(), key=record.article_id.encode()))
+            except KafkaError as exc:
+                log.warning("linking: a decision could not be sent (%s); again", exc)
+            recorded = 0
+            for delivery in deliveries:
                 try:
                     await delivery
-                except Exception as exc:
-                    log.warning("linking: decision for %s not recorded (%s); again", record.article_id, exc)
-                    failed.append(record)
-            pending = failed
+                except KafkaError as exc:
+                    log.warning("linking: a decision was not recorded (%s); again", exc)
+                    break
+                recorded += 1
+            pending = pending[recorded:]
             if pending:
                 attempt += 1
                 await sleep_unless_stopped(stop, backoff(attempt))

@@ -38,6 +38,8 @@ class DuplicateIndex:
         original = self.first_by_hash.get(digest)
         if original and original != article_id:
             return original, "exact"
+        if not minhash:  # no signature (an article from before fingerprints): exact only
+            return None, None
         # Only an original can be what something duplicates; among those, the first seen.
         similar = [key for key in self.lsh.query(minhash_of(minhash))
                    if key != article_id and key not in self.copies]
