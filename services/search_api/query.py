@@ -238,9 +238,15 @@ def sort_order(request: SearchRequest) -> list[Any]:
 
 def hits_body(request: SearchRequest) -> dict[str, Any]:
     """A page of results without facets: what must be fresh and exact on every request."""
-    body = build_body(request)
-    del body["aggs"]
-    return body
+    return {
+        "query": base_query(request),
+        "post_filter": {"bool": {"filter": facet_filters(request)}},
+        "size": request.size,
+        "sort": sort_order(request),
+        "track_total_hits": True,
+        "_source": LIST_FIELDS,
+        "highlight": _highlight(request),
+    }
 
 
 def facets_body(request: SearchRequest) -> dict[str, Any]:
@@ -254,16 +260,7 @@ def facets_body(request: SearchRequest) -> dict[str, Any]:
 def build_body(request: SearchRequest) -> dict[str, Any]:
     """Results and facets in one request (what a client of Elasticsearch would send naively;
     the API sends `hits_body` and `facets_body` side by side)."""
-    return {
-        "query": base_query(request),
-        "post_filter": {"bool": {"filter": facet_filters(request)}},
-        "size": request.size,
-        "sort": sort_order(request),
-        "track_total_hits": True,
-        "_source": LIST_FIELDS,
-        "highlight": _highlight(request),
-        "aggs": _aggregations(request),
-    }
+    return {**hits_body(request), "aggs": _aggregations(request)}
 
 
 PREVIEW_DAYS = 7

@@ -89,6 +89,10 @@ class BatchBounds:
     linger_seconds: float  # after the first, how long to wait for more (0: take what is there)
 
 
+def _flat(batches: dict[TopicPartition, list[Any]]) -> list[Record]:
+    return [record for partition in batches.values() for record in partition]
+
+
 class StageRuntime:
     def __init__(self, spec: StageSpec, settings: Settings, consumer: Consumer, sink: Sink,
                  dead_letters: DeadLetterSender, bounds: BatchBounds,
@@ -185,18 +189,15 @@ class StageRuntime:
         assignment = getattr(self.consumer, "assignment", None)
         partitions = sorted(assignment()) if assignment is not None else []
         if len(partitions) < 2:
-            batches = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=wanted)
-            return [record for partition in batches.values() for record in partition]
+            return _flat(await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=wanted))
         share = max(1, wanted // len(partitions))
         self._turn = (self._turn + 1) % len(partitions)
         fetched: list[Record] = []
         for tp in partitions[self._turn:] + partitions[:self._turn]:  # what is buffered already
-            batches = await self.consumer.getmany(tp, timeout_ms=0, max_records=share)
-            fetched += [record for partition in batches.values() for record in partition]
+            fetched += _flat(await self.consumer.getmany(tp, timeout_ms=0, max_records=share))
         if fetched or wait <= 0:
             return fetched
-        batches = await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=share)
-        return [record for partition in batches.values() for record in partition]
+        return _flat(await self.consumer.getmany(timeout_ms=int(wait * 1000), max_records=share))
 
     async def handle(self, records: list[Record], stop: asyncio.Event) -> None:
         decoded: list[Decoded] = []
