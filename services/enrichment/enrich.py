@@ -20,7 +20,7 @@ from typing import Any
 
 import spacy
 
-from services.enrichment import geo, keywords_tone, topics
+from services.enrichment import geo, keyphrases, tone, topics
 from services.enrichment.entities import Mention, group_entities
 from shared.contracts.messages import EnrichedArticle, ExtractedArticle
 from shared.text.fingerprint import content_hash, signature
@@ -28,8 +28,10 @@ from shared.text.language import detect_language
 from shared.text.sentences import split_sentences
 from shared.text.wordforms import join_stems, stem_words, words
 
-# NER needs only the tokenizer, tok2vec and ner; the rest of the pipeline costs time for nothing.
-_UNUSED_PIPES = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+# NER and the tagger (keyphrases read its part-of-speech tags) are all we run; the tagger shares
+# tok2vec, which ran unread before keyphrases used it. The parser, lemmatizer and attribute ruler
+# would cost time for nothing.
+_UNUSED_PIPES = ["parser", "attribute_ruler", "lemmatizer"]
 # NER reads the first 100,000 characters (a long feature is ~30,000): spaCy's memory grows with
 # the document (3.4 GB for 950,000 characters), and what an article is about comes first.
 NER_MAX_CHARS = 100_000
@@ -54,7 +56,7 @@ def model_versions() -> dict[str, str]:
         "spacy": spacy.__version__,
         "ner": f"en_core_web_sm {meta['version']}",
         "language": "py3langid",
-        "keywords": "yake",
+        "keywords": "newsflow PositionRank over noun phrases",
         "tone": "vaderSentiment",
         "topics": "newsflow IPTC lexicon",
     }
@@ -68,7 +70,8 @@ def analyse(article: ExtractedArticle) -> EnrichedArticle:
     # neither is read.
     text = "\n\n".join([t for t in (article.title, article.subtitle) if t] + paragraphs)
     readable = _LONG_RUN.sub(lambda run: " " * len(run.group(0)), text[:NER_MAX_CHARS])
-    ents = [ent for ent in nlp()(readable).ents if "\n" not in ent.text]
+    doc = nlp()(readable)
+    ents = [ent for ent in doc.ents if "\n" not in ent.text]
     mentions = [Mention(ent.text, ent.label_) for ent in ents]
     grouped = group_entities(mentions)
     places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
@@ -86,9 +89,9 @@ def analyse(article: ExtractedArticle) -> EnrichedArticle:
         language=article.language or detect_language(f"{article.title}\n{article.body}"),
         people=grouped["people"], organizations=grouped["organizations"], places=places,
         events=grouped["events"], countries=countries, primary_country=primary,
-        keywords=keywords_tone.keywords(article.title, article.body),
+        keywords=keyphrases.keyphrases(doc, title_chars=len(article.title)),
         topics=topics.classify(title_stems, body_stems),
-        tone=keywords_tone.tone(sentences),
+        tone=tone.tone(sentences),
         content_hash=content_hash(article.title, article.body),
         minhash=signature(title_words + body_words),
         stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),

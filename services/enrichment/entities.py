@@ -47,8 +47,10 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
             continue
         if kind == "people":
             person = person_name(name)
-            if person:
-                counts["people"][person] += 1
+            # Only the alias table joins name variants ("Kim Jong-un" → "Kim Jong Un");
+            # a bare "Kim" stays as written, whoever else is named Kim elsewhere.
+            if person and (canonical := canonical_name(person)) != NOT_AN_ENTITY:
+                counts["people"][canonical] += 1
         elif (canonical := canonical_name(name)) != NOT_AN_ENTITY:
             counts[kind][canonical] += 1
             others.append(canonical)

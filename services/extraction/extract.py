@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 import trafilatura
 
 from services.extraction.cleanup import clean_paragraphs
 from services.extraction.plain_text import derive_title, parse_plain_text
-from services.extraction.text_facts import find_dates, find_quotes, parse_dateline
+from services.extraction.text_facts import (
+    byline_authors,
+    find_dates,
+    find_quotes,
+    is_byline,
+    parse_dateline,
+)
 from shared.contracts.messages import ExtractedArticle, RawArticle
-from shared.text.dates import parse_iso, plausible_published_at
+from shared.text.dates import plausible_published_at
 from shared.text.language import detect_language
 
 _MIN_BODY_CHARS = 20
@@ -27,7 +33,10 @@ _HTML_HEAD_CHARS = 5000
 # than trafilatura's defaults (bench/extraction_quality.py).
 _TRAFILATURA_OPTIONS: dict[str, Any] = {
     "with_metadata": True, "include_comments": False, "fast": True,
-    "date_extraction_params": {"extensive_search": False},
+    # The publication instant as the page's metadata gives it (JSON-LD datePublished,
+    # article:published_time), with its time and offset; htmldate's default keeps the day only.
+    "date_extraction_params": {"extensive_search": False, "original_date": True,
+                               "outputformat": "%Y-%m-%dT%H:%M:%S%z"},
 }
 
 
@@ -50,6 +59,7 @@ def extract_article(raw: RawArticle, max_html_elements: int | None = None) -> Ex
         "article_id": raw.article_id, "url": raw.url, "source": raw.source,
         "submitted_at": raw.submitted_at, "authors": raw.authors,
         "published_at": raw.published_at, "language": raw.language,
+        "published_precision": "time" if raw.published_at else None,
     }
     if raw.format == "html":
         article = _from_html(raw.content or "", raw.url, common)
@@ -93,7 +103,8 @@ def _from_html(html: str, url: str | None, common: dict[str, Any]) -> ExtractedA
     if data.get("author") and not fields["authors"]:
         fields["authors"] = [a.strip() for a in str(data["author"]).split(";") if a.strip()]
     if data.get("date") and not fields["published_at"]:
-        fields["published_at"] = _parse_date(str(data["date"]))
+        fields["published_at"], fields["published_precision"] = published_from_metadata(
+            str(data["date"]))
     fields["language"] = fields["language"] or data.get("language") or _declared_language(html)
     fields["url"] = fields["url"] or data.get("url")
     return ExtractedArticle(
@@ -108,6 +119,11 @@ def _from_html(html: str, url: str | None, common: dict[str, Any]) -> ExtractedA
 
 def _add_text_facts(article: ExtractedArticle) -> ExtractedArticle:
     paragraphs = article.body.split("\n\n")
+    # "By Jane Doe" on a line of its own, then "LONDON — …": the writers, then the story.
+    if len(paragraphs) > 1 and is_byline(paragraphs[0]):
+        byline = paragraphs.pop(0)
+        article.authors = article.authors or byline_authors(byline)
+        article.lead, article.body = paragraphs[0], "\n\n".join(paragraphs)
     dateline, lead = parse_dateline(paragraphs[0])
     if dateline:
         paragraphs[0] = lead
@@ -117,6 +133,7 @@ def _add_text_facts(article: ExtractedArticle) -> ExtractedArticle:
             found = find_dates(dateline.date_text, article.submitted_at)
             if found and found[0].date:
                 article.published_at = datetime.combine(found[0].date, time(), UTC)
+                article.published_precision = "day"
     text = "\n".join(t for t in (article.subtitle, article.body) if t)
     article.dates = find_dates(text, article.published_at)
     article.quotes = find_quotes(paragraphs)
@@ -131,8 +148,16 @@ def _declared_language(html: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _parse_date(value: str) -> datetime | None:
+def published_from_metadata(value: str) -> tuple[datetime | None, Literal["day", "time"] | None]:
+    """htmldate's "2026-02-11T08:30:00+0100" → that instant in UTC, to the second. A source
+    that gave a day alone comes back as "…T00:00:00" with no offset: its midnight, UTC, said
+    to be a day. A time with no offset is read as UTC (what a feed means by it, mostly)."""
     try:
-        return plausible_published_at(parse_iso(value))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        return None, None
+    day_only = parsed.tzinfo is None and parsed.time() == time()
+    instant = plausible_published_at(parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    if instant is None:
+        return None, None
+    return instant, "day" if day_only else "time"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from services.extraction.text_facts import is_byline, parse_dateline
 from shared.text.sentences import split_sentences
 
 _MAX_TITLE_CHARS = 200
@@ -109,9 +110,11 @@ def parse_plain_text(text: str) -> TextStructure:
     rest = lines if title_derived else lines[1:]
 
     subtitle = None
-    # A one-sentence line right under the title, followed by more text, is the dek.
+    # A one-sentence line right under the title, followed by more text, is the dek; not when
+    # it opens with a dateline ("WASHINGTON (AP) — …" is the story's lead) or is a byline.
     if not title_derived and len(rest) > 1 and len(rest[0]) <= _MAX_DEK_CHARS \
-            and first_sentence(rest[0]) == rest[0] and not looks_like_heading(rest[0]):
+            and first_sentence(rest[0]) == rest[0] and not looks_like_heading(rest[0]) \
+            and parse_dateline(rest[0])[0] is None and not is_byline(rest[0]):
         subtitle, rest = rest[0], rest[1:]
 
     headings: list[str] = []

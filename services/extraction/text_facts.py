@@ -32,12 +32,39 @@ _DATE_PATTERNS = [
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _WEEKDAY = re.compile(rf"\b(?:on\s+|last\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\b")
 
-# "SEOUL, Dec 3 (Reuters) - ", "WASHINGTON (AP) — ", "LONDON — "
+# Datelines as the agencies' style guides write them, one pattern for all:
+#   Reuters   "SEOUL, March 4 (Reuters) - ", "LONDON/NEW YORK, March 4 (Reuters) - "
+#   AP        "WASHINGTON (AP) — ", "ORLANDO, Fla. (AP) — ", "RIO DE JANEIRO (AP) — "
+#   AFP       "PARIS (AFP) - ", "Kabul, Afghanistan (AFP) \u2013 " (an en dash)
+#   Bloomberg "(Bloomberg) -- ", "NEW YORK (Bloomberg) -- "
+#   dpa       "Berlin (dpa) - "        Yonhap, Xinhua  "SEOUL, March 4 (Yonhap) -- "
+#   PTI       "New Delhi, Mar 4 (PTI) " (no dash)   Indian papers  "NEW DELHI: "
+#   any paper "LONDON — " (the byline on a line of its own)
+# The head is the place, then optionally a region and a date, comma-separated; it is checked
+# in code (`_read_head`), since a pattern cannot tell a place from a sentence's first words.
+# One bounded lazy run, so a hostile lead costs at most ~90 tries of the rest.
 _DATELINE = re.compile(
-    r"^(?P<place>[A-Z][A-Z.'’\- ]{1,40}?(?:,\s+[A-Z][A-Za-z.]+)?)"
-    rf"(?:,\s+(?P<date>{_MONTH}\s+\d{{1,2}}(?:,\s+\d{{4}})?))?"
-    r"\s*(?:\((?P<agency>[A-Za-z][\w &.\-]{0,30})\))?\s*[-–—]+\s+"
+    r"^(?P<head>[^\W\d_][\w.,'’/ \-]{0,90}?)?"
+    r"(?:\s*\((?P<agency>[^\W\d_][\w &.\-]{0,30})\)\s*(?P<agency_sep>--|[-–—:])?"
+    r"|\s*(?P<sep>--|[-–—:]))\s+"
 )
+_MONTH_NAME = _MONTH.replace("?P<month>", "?:")
+_DATE_PART = re.compile(
+    rf"^(?:{_MONTH_NAME}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH_NAME})(?:,?\s+\d{{4}})?$|^\d{{4}}$")
+# Agencies that file with no dash after their name; a parenthesis with no dash after it is
+# otherwise the start of a sentence ("Officials (two of them) said").
+_UNDASHED_AGENCIES = {"pti", "ians", "ani", "uni", "bss", "app", "nni"}
+# All-caps labels that are not places: "UPDATE: ", "EXCLUSIVE - ", "ANALYSIS — ".
+_NOT_PLACES = {"update", "updated", "updates", "breaking", "exclusive", "analysis", "opinion",
+               "editorial", "live", "video", "photos", "watch", "comment", "review", "factbox",
+               "explainer", "note", "correction", "corrected", "alert", "urgent", "flash",
+               "warning", "advisory", "editors", "refile", "wrapup", "insight", "column",
+               "interview", "feature", "preview", "timeline", "q&a", "poll", "sport", "sports"}
+_PLACE_PARTICLES = {"de", "da", "do", "dos", "das", "du", "del", "la", "le", "el", "al", "of",
+                    "on", "upon", "and", "es", "au", "aux", "sur", "en"}
+_MAX_PLACE_WORDS = 5
+_BYLINE = re.compile(r"^By\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|de|van|von|der|al|bin))*"
+                     r"(?:\s*,\s*[A-Z][\w .&'’-]{1,40})?$")
 
 _QUOTE = re.compile(r"“(?P<curly>[^”]{2,}?)”|\"(?P<straight>[^\"]{2,}?)\"")
 _SPEECH = r"(?:said|says|added|adds|told|asked|stated|explained|noted|warned|insisted|argued|wrote|continued|replied)"  # noqa: E501
@@ -109,13 +136,65 @@ def parse_dateline(lead: str) -> tuple[Dateline | None, str]:
     match = _DATELINE.match(lead)
     if not match:
         return None, lead
-    place = match.group("place").strip()
-    # An all-caps place, or any place with an agency; not a sentence that starts with "A -".
-    all_caps = re.sub(r"[\s,.]", "", place).isupper()
-    if len(place) < 3 or not (all_caps or match.group("agency")):
+    agency = match.group("agency")
+    sep = match.group("agency_sep") or match.group("sep")
+    if agency and not sep and agency.casefold() not in _UNDASHED_AGENCIES:
         return None, lead
-    return Dateline(place=place.title(), agency=match.group("agency"),
-                    date_text=match.group("date")), lead[match.end():]
+    place, date_text = _read_head(match.group("head"), titled_ok=agency is not None)
+    rest = lead[match.end():]
+    # A story starts after its dateline; "NATO — the alliance said" is a sentence.
+    starts_story = rest[:1].isupper() or rest[:1].isdigit() or rest[:1] in "\"“‘'"
+    if (place is None and (not agency or match.group("head"))) or not starts_story:
+        return None, lead
+    return Dateline(place=place, agency=agency, date_text=date_text), rest
+
+
+def is_byline(line: str) -> bool:
+    """"By Jane Doe", "By Jane Doe and John Roe, Reuters": a line that names the writers."""
+    return len(line) <= 120 and _BYLINE.match(line.strip()) is not None
+
+
+def byline_authors(line: str) -> list[str]:
+    """"By Jane Doe and John Roe, Reuters" → ["Jane Doe", "John Roe"]."""
+    names = line.strip()[3:].split(",")[0]
+    return [name.strip() for name in re.split(r"\s+and\s+", names) if name.strip()]
+
+
+def _read_head(head: str | None, titled_ok: bool) -> tuple[str | None, str | None]:
+    """(place, date text) of a dateline's head, or (None, None) when it is not one. A place
+    is in capitals ("RIO DE JANEIRO", "SÃO PAULO"), or in title case before an agency's name
+    ("Berlin (dpa)"); a region may follow it ("ORLANDO, Fla.", "KABUL, Afghanistan")."""
+    if head is None:
+        return None, None
+    parts = [part.strip() for part in head.split(",")]
+    city, rest = parts[0], parts[1:]
+    date_parts = [part for part in rest if _DATE_PART.match(part)]
+    regions = [part for part in rest if not _DATE_PART.match(part)]
+    letters = [c for c in city if c.isalpha()]
+    words = city.replace("/", " ").split()
+    if (len(letters) < 2 or len(words) > _MAX_PLACE_WORDS or len(regions) > 1
+            or city.casefold() in _NOT_PLACES or any(len(part) == 0 for part in rest)):
+        return None, None
+    capitals = all(c.isupper() for c in letters)
+    titled = all(w[0].isupper() or w.casefold() in _PLACE_PARTICLES for w in words)
+    if not (capitals or (titled_ok and titled)):
+        return None, None
+    if regions and not (regions[0][:1].isupper() and len(regions[0].split()) <= 3):
+        return None, None
+    # Dates after the place: "March 4" then "2026" when the year is a part of its own.
+    date_text = ", ".join(date_parts) or None
+    name = _place_name(city) if capitals else city
+    return (f"{name}, {regions[0]}" if regions else name), date_text
+
+
+def _place_name(capitals: str) -> str:
+    """"RIO DE JANEIRO" → "Rio de Janeiro", "PORT-AU-PRINCE" → "Port-au-Prince"."""
+    def word(text: str, first: bool) -> str:
+        pieces = text.split("-")
+        return "-".join(p.lower() if (i or not first) and p.lower() in _PLACE_PARTICLES
+                        else p.capitalize() for i, p in enumerate(pieces))
+    return "/".join(" ".join(word(w, i == 0) for i, w in enumerate(part.split()))
+                    for part in capitals.split("/"))
 
 
 def find_quotes(paragraphs: list[str]) -> list[Quote]:

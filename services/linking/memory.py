@@ -22,6 +22,9 @@ STORY_ENTITY_FIELDS = (*ENTITY_LISTS, DocField.COUNTRY_CODES)
 
 def story_features(article: EnrichedArticle) -> tuple[set[str], set[str]]:
     names = {kind.value: [e.name for e in getattr(article, kind.value)] for kind in ENTITY_LISTS}
+    # A bare "Kim" or "Ali" could be anyone: a person links stories by a full name only
+    # (the alias table gives well-known bare names theirs).
+    names[DocField.PEOPLE.value] = [name for name in names[DocField.PEOPLE.value] if " " in name]
     names[DocField.COUNTRY_CODES.value] = [country.code for country in article.countries]
     entities = {name for field in STORY_ENTITY_FIELDS for name in names.get(field.value, [])}
     terms = {stem for keyword in article.keywords for stem in stems(keyword.text)}

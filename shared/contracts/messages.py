@@ -100,7 +100,7 @@ class DateMention(BaseModel):
 
 
 class Dateline(BaseModel):
-    place: Annotated[str, KEYWORD]
+    place: Annotated[str | None, KEYWORD] = None  # None: "(Bloomberg) -- " names no place
     agency: Annotated[str | None, KEYWORD] = None
     date_text: Annotated[str | None, STORED_ONLY] = None
 
@@ -126,6 +126,9 @@ class ExtractedArticle(Message):
     # "Related Articles" items, kept out of the body.
     related: Annotated[list[str], TEXT] = Field(default_factory=list)
     published_at: Annotated[datetime | None, DATE] = None
+    # "day" when the source gave a date and no time (published_at is then its midnight, UTC);
+    # "time" when it gave the instant; None when published_at is unknown.
+    published_precision: Annotated[Literal["day", "time"] | None, KEYWORD] = None
     authors: Annotated[list[str], ENTITY] = Field(default_factory=list)
     site_name: Annotated[str | None, KEYWORD] = None
     canonical_url: Annotated[str | None, URL] = None

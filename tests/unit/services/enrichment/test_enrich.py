@@ -89,3 +89,47 @@ def test_ner_reads_only_the_first_characters_of_a_huge_body(monkeypatch: pytest.
     people = [e.name for e in enriched.people]
     assert "Antonio Guterres" in people and "Jeffrey Feltman" not in people
     assert "feltman" in (enriched.stems or "")  # the rest is still searchable
+
+
+def test_seed_004_keyphrases_are_whole_noun_phrases(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    """What issue 13 found wrong in the old list: broken bigrams ("senior North", "officials
+    told"), a weekday, and halves of names listed whole elsewhere."""
+    article = seeds[1]
+    phrases = [k.text for k in article.keywords]
+    assert len(phrases) == 10
+    assert not {"Tuesday", "North", "Korea", "Feltman", "Feltman told", "officials told",
+                "senior North", "Korea officials"} & set(phrases)
+    assert "nuclear and ballistic missile programs" in phrases
+    assert not any(p.split()[-1] in {"told", "said", "says"} for p in phrases)
+    names = [e.name for kind in ("people", "organizations", "places")
+             for e in getattr(article, kind)]
+    for phrase in phrases:  # no phrase is a piece of a name: a name is listed whole or not at all
+        assert not any(phrase != name and f" {phrase} " in f" {name} " for name in names), phrase
+
+
+def test_seed_004_keeps_a_bare_kim_as_written(seeds: tuple[EnrichedArticle, EnrichedArticle]) -> None:
+    from services.linking.memory import story_features
+
+    article = seeds[1]
+    assert "Kim" in {e.name for e in article.people}
+    entities, _ = story_features(article)
+    assert "Kim" not in entities and "Jeffrey Feltman" in entities
+
+
+def test_a_bare_name_joins_another_only_through_the_alias_table() -> None:
+    now = datetime.now(UTC)
+    bare = analyse(ExtractedArticle(article_id="k1", title="Talks", submitted_at=now,
+                                    body="Kim said on Monday that the talks would go on. Kim left."))
+    full = analyse(ExtractedArticle(article_id="k2", title="Talks", submitted_at=now,
+                                    body="Kim Jong-un said the talks would go on. Kim Jong-un left."))
+    assert {e.name for e in bare.people} == {"Kim"}
+    assert {e.name for e in full.people} == {"Kim Jong Un"}  # the alias table's spelling
+
+
+def test_related_items_add_no_countries(seed_000: str) -> None:
+    """Seed 000's related items are other stories (Moscow, Russian tourists): what this article
+    is about comes from its own title, dek and body."""
+    extracted = extract_article(RawArticle(article_id="r", format="text", content=seed_000))
+    assert any("Moscow" in item for item in extracted.related)
+    codes = {c.code for c in analyse(extracted).countries}
+    assert "RU" not in codes and {"KP", "KR"} <= codes

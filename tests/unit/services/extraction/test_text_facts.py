@@ -57,6 +57,35 @@ def test_dates_without_a_year_take_the_publication_year() -> None:
     ("SEOUL, Dec 3 (Reuters) - South Korea said.", "Seoul", "Reuters", "South Korea said."),
     ("WASHINGTON (AP) — The president said.", "Washington", "AP", "The president said."),
     ("NEW YORK — Stocks rose.", "New York", None, "Stocks rose."),
+    # Reuters: several cities at once, accents in capitals.
+    ("LONDON/NEW YORK, March 4 (Reuters) - Oil fell.", "London/New York", "Reuters", "Oil fell."),
+    ("SÃO PAULO (Reuters) - Brazil's central bank held.", "São Paulo", "Reuters",
+     "Brazil's central bank held."),
+    # AP: a US state's abbreviation or a country after the city; multi-word capitals.
+    ("ORLANDO, Fla. (AP) — A man was arrested.", "Orlando, Fla.", "AP", "A man was arrested."),
+    ("RIO DE JANEIRO (AP) — Rain fell.", "Rio de Janeiro", "AP", "Rain fell."),
+    ("PORT-AU-PRINCE, Haiti (AP) — Gangs blocked roads.", "Port-au-Prince, Haiti", "AP",
+     "Gangs blocked roads."),
+    ("ST. LOUIS (AP) — A jury ruled.", "St. Louis", "AP", "A jury ruled."),
+    # AFP: capitals or title case, a hyphen or an en dash, a date with its year.
+    ("PARIS (AFP) - France said.", "Paris", "AFP", "France said."),
+    ("Kabul, Afghanistan (AFP) – Taliban officials said.", "Kabul, Afghanistan", "AFP",
+     "Taliban officials said."),
+    ("PARIS, March 4, 2026 (AFP) - France said.", "Paris", "AFP", "France said."),
+    # Bloomberg: a double hyphen, often no place at all.
+    ("(Bloomberg) -- Stocks rose.", None, "Bloomberg", "Stocks rose."),
+    ("NEW YORK (Bloomberg) -- Treasuries fell.", "New York", "Bloomberg", "Treasuries fell."),
+    # dpa: title case, the agency in lower case, the day before the month.
+    ("Berlin (dpa) - Germany's economy shrank.", "Berlin", "dpa", "Germany's economy shrank."),
+    ("Berlin, 4 March (dpa) - Germany said.", "Berlin", "dpa", "Germany said."),
+    # Yonhap and Xinhua: a double hyphen after the agency.
+    ("SEOUL, March 4 (Yonhap) -- North Korea fired a missile.", "Seoul", "Yonhap",
+     "North Korea fired a missile."),
+    ("BEIJING, March 4 (Xinhua) -- China said.", "Beijing", "Xinhua", "China said."),
+    # PTI: no dash at all; Indian papers: a colon.
+    ("New Delhi, Mar 4 (PTI) The government said.", "New Delhi", "PTI", "The government said."),
+    ("NEW DELHI: The government said.", "New Delhi", None, "The government said."),
+    ("WASHINGTON, D.C. — Lawmakers met.", "Washington, D.C.", None, "Lawmakers met."),
 ])
 def test_datelines_are_parsed_and_removed(lead: str, place: str, agency: str | None, rest: str) -> None:
     dateline, remainder = parse_dateline(lead)
@@ -64,9 +93,42 @@ def test_datelines_are_parsed_and_removed(lead: str, place: str, agency: str | N
     assert remainder == rest
 
 
-def test_ordinary_sentences_have_no_dateline() -> None:
-    assert parse_dateline("A new law - the first in years - passed.") == (
-        None, "A new law - the first in years - passed.")
+@pytest.mark.parametrize("lead", [
+    "A new law - the first in years - passed.",
+    "UPDATE: The talks resumed.",  # a label, not a place
+    "EXCLUSIVE - Officials met.",
+    "Officials (two of them) said the talks failed.",  # a parenthesis, no agency
+    "The mayor (left) - who won - spoke.",
+    "EU leaders — all 27 — met.",
+    "US stocks: a rally.",
+    "NATO — the alliance said.",  # a sentence goes on in lower case
+])
+def test_ordinary_sentences_have_no_dateline(lead: str) -> None:
+    assert parse_dateline(lead) == (None, lead)
+
+
+@pytest.mark.parametrize("lead", [
+    "WASHINGTON (AP) — The president signed the bill on Tuesday.",
+    "Berlin (dpa) - Germany's economy shrank again.",
+    "NEW DELHI: The government said it would act.",
+])
+def test_a_lead_that_opens_with_a_dateline_is_never_the_dek(lead: str) -> None:
+    text = f"Bill signed\n{lead}\nThe bill passed both houses last month.\nIt takes effect in May."
+    article = extract_article(RawArticle(article_id="d", format="text", content=text))
+    assert article.subtitle is None
+    assert article.dateline is not None
+    assert article.lead is not None and article.lead == parse_dateline(lead)[1]
+
+
+def test_a_byline_then_a_dateline() -> None:
+    text = ("Port strike ends\nBy Jane Doe and John Roe, Example News\n"
+            "LONDON — Dock workers returned to work on Monday.\nThe union said the deal holds.")
+    article = extract_article(RawArticle(article_id="b", format="text", content=text))
+    assert article.subtitle is None
+    assert article.authors == ["Jane Doe", "John Roe"]
+    assert article.dateline is not None and article.dateline.place == "London"
+    assert article.lead == "Dock workers returned to work on Monday."
+    assert "Jane Doe" not in article.body
 
 
 def test_dateline_gives_the_publication_date_when_none_is_known() -> None:
@@ -77,6 +139,7 @@ def test_dateline_gives_the_publication_date_when_none_is_known() -> None:
     assert article.dateline is not None and article.dateline.agency == "Reuters"
     assert article.lead is not None and article.lead.startswith("Officials")
     assert article.published_at is not None and article.published_at.date() == date(2025, 12, 3)
+    assert article.published_precision == "day"
     assert ("Tuesday", date(2025, 12, 2)) in [(d.text, d.date) for d in article.dates]
 
 
@@ -106,7 +169,8 @@ def test_html_metadata() -> None:
     assert article.title == "Port strike ends"
     assert article.site_name == "Example News"
     assert article.authors == ["Jane Reporter"]
-    assert article.published_at is not None and article.published_at.date() == date(2025, 12, 18)
+    assert article.published_at == datetime(2025, 12, 18, 8, tzinfo=UTC)
+    assert article.published_precision == "time"
     assert article.canonical_url == "https://example.com/news/port-strike"
     assert article.image == "https://example.com/dock.jpg"
     assert article.language == "en"
@@ -135,3 +199,35 @@ def test_html_with_more_elements_than_the_limit_is_refused_before_parsing() -> N
     raw = RawArticle(article_id="a", format="html", content=page)
     with pytest.raises(TooComplex, match="1002 elements; the limit is 500"):
         extract_article(raw, max_html_elements=500)
+
+
+def _page_published(published: str) -> str:
+    body = "".join(f"<p>Dock workers returned to work on day {n} after the long strike ended "
+                   f"with a new contract and higher wages for all, the union said.</p>" for n in range(5))
+    return ('<html lang="en"><head><title>Port strike ends</title><script type="application/ld+json">'
+            f'{{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Port strike ends", '
+            f'"datePublished": "{published}"}}</script></head><body><article><h1>Port strike ends</h1>'
+            f"{body}</article></body></html>")
+
+
+@pytest.mark.parametrize(("published", "instant", "precision"), [
+    ("2026-02-11T08:30:00+01:00", datetime(2026, 2, 11, 7, 30, tzinfo=UTC), "time"),
+    ("2026-02-11T23:30:00-05:00", datetime(2026, 2, 12, 4, 30, tzinfo=UTC), "time"),
+    ("2026-02-11T00:00:00+01:00", datetime(2026, 2, 10, 23, 0, tzinfo=UTC), "time"),
+    ("2026-02-11T08:30:00Z", datetime(2026, 2, 11, 8, 30, tzinfo=UTC), "time"),
+    ("2026-02-11", datetime(2026, 2, 11, tzinfo=UTC), "day"),
+])
+def test_json_ld_publication_keeps_its_time(published: str, instant: datetime, precision: str) -> None:
+    article = extract_article(RawArticle(article_id="t", format="html",
+                                         content=_page_published(published)))
+    assert (article.published_at, article.published_precision) == (instant, precision)
+
+
+def test_a_given_publication_instant_is_a_time() -> None:
+    given = datetime(2026, 2, 11, 7, 30, tzinfo=UTC)
+    article = extract_article(RawArticle(article_id="g", format="text", published_at=given,
+                                         content="Talks resume\nOfficials met in Seoul today."))
+    assert (article.published_at, article.published_precision) == (given, "time")
+    unknown = extract_article(RawArticle(article_id="n", format="text",
+                                         content="Talks resume\nOfficials met in Seoul today."))
+    assert (unknown.published_at, unknown.published_precision) == (None, None)
