@@ -68,8 +68,8 @@ def keyphrases(doc: Any, title_chars: int = 0) -> list[Keyword]:
         if len(key) == 1 and spans[0][0].tag_ in {"NN", "NNS"} and len(spans) < SINGLE_NOUN_MIN:
             continue
         stem_set = frozenset(key)
-        # Covered by a phrase ranked higher: "North Koreans" after "North Korea", "missile
-        # programs" after "ballistic missile programs".
+        # Covered by a phrase ranked higher: "media giant" after "US media giant TimeWarner",
+        # "missile programs" after "ballistic missile programs".
         if any(stem_set <= kept for _, _, kept in chosen):
             continue
         score = sum(word_rank[s] for s in key) / top
