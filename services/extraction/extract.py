@@ -22,7 +22,7 @@ from services.extraction.text_facts import (
     parse_dateline,
 )
 from shared.contracts.messages import ExtractedArticle, RawArticle
-from shared.text.dates import plausible_published_at
+from shared.text.dates import parse_iso, plausible_published_at
 from shared.text.language import detect_language
 
 _MIN_BODY_CHARS = 20
@@ -153,11 +153,11 @@ def published_from_metadata(value: str) -> tuple[datetime | None, Literal["day",
     that gave a day alone comes back as "…T00:00:00" with no offset: its midnight, UTC, said
     to be a day. A time with no offset is read as UTC (what a feed means by it, mostly)."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = parse_iso(value)
     except ValueError:
         return None, None
-    day_only = parsed.tzinfo is None and parsed.time() == time()
-    instant = plausible_published_at(parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    day_only = len(value.strip()) == 10 or value.strip().endswith("T00:00:00")
+    instant = plausible_published_at(parsed.astimezone(UTC))
     if instant is None:
         return None, None
     return instant, "day" if day_only else "time"
