@@ -30,7 +30,7 @@ from services.admin.cli import write_key
 from shared.contracts.topology import Topic, topic_name
 from shared.http.api_keys import new_key
 from shared.runtime.elasticsearch import make_client
-from shared.runtime.kafka import ensure_topics
+from shared.runtime.kafka import ensure_topics, topic_partitions
 from shared.settings import Settings, get_settings
 from tests.conftest import REPO_ROOT
 
@@ -99,18 +99,28 @@ class Pipeline:
             await es.close()
 
     async def dead_letters(self) -> list[dict[str, Any]]:
-        """Everything on the dead-letter topic so far."""
+        """Everything on the dead-letter topic so far: read up to each partition's end offset,
+        since one fetch returns only the first megabyte and a big letter fills it."""
+        topic = topic_name(self.settings, Topic.DEAD_LETTER)
         consumer = AIOKafkaConsumer(
-            topic_name(self.settings, Topic.DEAD_LETTER),
             bootstrap_servers=self.settings.kafka_bootstrap,
-            auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+            enable_auto_commit=False, group_id=None,
+            max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000,
         )
         await consumer.start()
         try:
-            letters = []
-            batches = await consumer.getmany(timeout_ms=2000)
-            for records in batches.values():
-                letters.extend(json.loads(r.value) for r in records)
+            partitions = await topic_partitions(consumer, topic)
+            assert partitions, f"no partitions for {topic}"
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            letters: list[dict[str, Any]] = []
+            deadline = time.monotonic() + DEADLINE
+            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                assert time.monotonic() < deadline, "the dead-letter topic did not read to its end"
+                batches = await consumer.getmany(*partitions, timeout_ms=1000)
+                for records in batches.values():
+                    letters.extend(json.loads(r.value) for r in records)
             return letters
         finally:
             await consumer.stop()
