@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 
 from bench.local import start_namespace
 from deploy.local.processes import wait_until
@@ -35,6 +34,7 @@ from deploy.local.services import Services, drop_namespace
 from deploy.local.stack import Stack
 from shared.contracts.topology import Topic, topic_name
 from shared.runtime.elasticsearch import make_client
+from shared.runtime.kafka import make_reader
 from shared.settings import Settings, get_settings
 from shared.text.dates import parse_iso
 
@@ -90,9 +90,7 @@ async def indexed(settings: Settings, prefix: str) -> list[dict[str, Any]]:
 
 
 async def dead_lettered(settings: Settings, ids: set[str]) -> int:
-    consumer = AIOKafkaConsumer(topic_name(settings, Topic.DEAD_LETTER),
-                                bootstrap_servers=settings.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = make_reader(settings, topic_name(settings, Topic.DEAD_LETTER), auto_offset_reset="earliest")
     await consumer.start()
     count = 0
     try:

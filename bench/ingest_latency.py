@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import httpx
 
+from shared.runtime.elasticsearch import http_options
 from shared.settings import get_settings
 from tests.conftest import SEED_000, SEED_004
 
@@ -54,11 +55,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     # The demo's admin key (deploy/local demo), unless NEWSFLOW_API_KEY names another.
-    key = settings.api_key or (settings.cache_dir / "state" / "demo-key").read_text().strip()
+    key = settings.api_key.get_secret_value() if settings.api_key else \
+        (settings.cache_dir / "state" / "demo-key").read_text().strip()
     ingest = httpx.Client(base_url=f"http://{settings.ingest_host}:{settings.ingest_port}",
                           headers={"Authorization": f"Bearer {key}"})
     search = httpx.Client(base_url=f"http://{settings.search_host}:{settings.search_port}")
-    es = httpx.Client(base_url=settings.elasticsearch_url)
+    es = httpx.Client(**http_options(settings))
     seeds = {"000": SEED_000.read_text(), "004": SEED_004.read_text()}
     samples: dict[str, list[float]] = {"fetchable by id": [], "found by search": []}
     for run in range(args.runs):

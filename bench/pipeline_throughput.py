@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.data import read_bbc
 from bench.local import cpu_seconds, rss_mb, start_namespace
@@ -42,6 +41,7 @@ from shared.contracts.headers import trail_of
 from shared.contracts.messages import RawArticle
 from shared.contracts.topology import Stage, Topic, spec
 from shared.runtime.elasticsearch import make_client
+from shared.runtime.kafka import make_admin
 from shared.runtime.tables import TopicFollower
 from shared.settings import Settings, get_settings
 
@@ -155,7 +155,7 @@ class StageTimes:
 
 async def group_members(settings: Settings, count: int, timeout: float = 120.0) -> None:
     """Until the enrichment group has `count` members (a new worker joins after its model)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings)
     await admin.start()
     try:
         group, deadline = spec(Stage.ENRICHMENT).consumer_group(settings), time.monotonic() + timeout

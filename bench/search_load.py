@@ -40,7 +40,7 @@ import httpx
 
 from bench.data import enriched_bbc
 from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
-from shared.runtime.elasticsearch import ensure_index, make_client
+from shared.runtime.elasticsearch import ensure_index, http_options, make_client
 from shared.settings import Settings
 from shared.text.wordforms import stem_text
 
@@ -271,7 +271,7 @@ async def main() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(namespace=NAMESPACE, search_port=port)
-    es_client = httpx.AsyncClient(base_url=settings.elasticsearch_url, timeout=60,
+    es_client = httpx.AsyncClient(**http_options(settings), timeout=60,
                                   limits=httpx.Limits(max_connections=200))
     count = (await es_client.get(f"/{settings.index_alias}/_count")).json().get("count", 0)
     if count < args.articles:

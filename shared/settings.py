@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+# Secrets that may also come from a file named by NEWSFLOW_<NAME>_FILE (how Kubernetes and Docker
+# mount secrets); the file's content wins over nothing, the variable itself wins over the file.
+SECRET_FIELDS = ("kafka_sasl_password", "kafka_ssl_key_password", "elasticsearch_api_key",
+                 "elasticsearch_password", "api_key")
 
 
 def _default_cache_dir() -> Path:
@@ -26,6 +34,33 @@ class Settings(BaseSettings):
     # Where things run.
     kafka_bootstrap: str = "127.0.0.1:9092"
     elasticsearch_url: str = "http://127.0.0.1:9200"
+
+    # Connecting to a secured Kafka: the protocol of its listener, SASL's mechanism and user,
+    # the CA that signed the brokers' certificates (else the system's), and a client certificate
+    # and key for mTLS. Hostnames are verified against the certificates unless turned off.
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = None
+    kafka_ssl_cert_file: Path | None = None
+    kafka_ssl_key_file: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    kafka_ssl_verify_hostname: bool = True
+    # Connecting to a secured Elasticsearch (https:// in the URL): a CA file, or the SHA-256
+    # fingerprint of the CA or node certificate, and an API key (the base64 "encoded" form) or
+    # a user and password.
+    elasticsearch_ca_file: Path | None = None
+    elasticsearch_ca_fingerprint: str | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    # The same secrets read from files (NEWSFLOW_KAFKA_SASL_PASSWORD_FILE and so on).
+    kafka_sasl_password_file: Path | None = None
+    kafka_ssl_key_password_file: Path | None = None
+    elasticsearch_api_key_file: Path | None = None
+    elasticsearch_password_file: Path | None = None
+    api_key_file: Path | None = None
     ingest_host: str = "127.0.0.1"
     ingest_port: int = 8001
     search_host: str = "127.0.0.1"
@@ -42,7 +77,11 @@ class Settings(BaseSettings):
     # can share one broker and one Elasticsearch node without seeing each other's data.
     namespace: str = ""
     topic_partitions: int = Field(default=4, ge=1)
+    # Replicas of every topic newsflow creates; min.insync.replicas is one fewer (at least 1),
+    # so a write is acknowledged by all but one replica and one broker may be lost.
     topic_replication_factor: int = Field(default=1, ge=1)
+    # Replicas of each shard of the news index (0 on one node).
+    index_replicas: int = Field(default=0, ge=0)
 
     # API keys (`newsflow keys create NAME --scope ingest|read|alerts|admin`): publishing needs
     # an ingest key and dead-letter replays an admin key; reading is open (the search page on a
@@ -51,7 +90,7 @@ class Settings(BaseSettings):
     require_ingest_key: bool = True
     require_admin_key: bool = True
     require_read_key: bool = False
-    api_key: str | None = None
+    api_key: SecretStr | None = None
 
     # Ingest limits.
     # An article's text or HTML, in bytes, the same on /articles and in a batch; a request's
@@ -125,6 +164,28 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     es_heap: str = "768m"
     kafka_heap: str = "512m"
+
+    @field_validator("kafka_ssl_ca_file", "kafka_ssl_cert_file", "kafka_ssl_key_file",
+                     "elasticsearch_ca_file", "kafka_sasl_password_file", "kafka_ssl_key_password_file",
+                     "elasticsearch_api_key_file", "elasticsearch_password_file", "api_key_file",
+                     "elasticsearch_ca_fingerprint", "kafka_sasl_username", "elasticsearch_username",
+                     mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`NEWSFLOW_KAFKA_SSL_CA_FILE=` unsets it (an empty path would be the current directory)."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> Settings:
+        for name in SECRET_FIELDS:
+            path: Path | None = getattr(self, f"{name}_file")
+            if getattr(self, name) is None and path is not None:
+                try:
+                    value = path.read_text().strip()
+                except OSError as exc:
+                    raise ValueError(f"NEWSFLOW_{name.upper()}_FILE={path}: {exc.strerror}") from None
+                setattr(self, name, SecretStr(value))
+        return self
 
     @property
     def kafka_port(self) -> int:

@@ -8,6 +8,7 @@ never sees the demo's data or another session's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -22,7 +23,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
 
 from deploy.local.services import Services, drop_namespace
 from deploy.local.stack import Stack
@@ -30,7 +30,7 @@ from services.admin.cli import write_key
 from shared.contracts.topology import Topic, topic_name
 from shared.http.api_keys import new_key
 from shared.runtime.elasticsearch import make_client
-from shared.runtime.kafka import ensure_topics, topic_partitions
+from shared.runtime.kafka import ensure_topics, make_reader, topic_partitions
 from shared.settings import Settings, get_settings
 from tests.conftest import REPO_ROOT
 
@@ -102,11 +102,7 @@ class Pipeline:
         """Everything on the dead-letter topic so far: read up to each partition's end offset,
         since one fetch returns only the first megabyte and a big letter fills it."""
         topic = topic_name(self.settings, Topic.DEAD_LETTER)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            enable_auto_commit=False, group_id=None,
-            max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000,
-        )
+        consumer = make_reader(self.settings)
         await consumer.start()
         try:
             partitions = await topic_partitions(consumer, topic)
@@ -128,9 +124,20 @@ class Pipeline:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """The real Kafka + Elasticsearch; stopped at the end only if this session started them."""
-    stack = Stack(get_settings())
-    was_running = stack.kafka.running() and stack.es.running()
+    """The real Kafka + Elasticsearch; stopped at the end only if this session started them.
+    NEWSFLOW_TEST_BROKERS=3 runs the suite on a three-broker cluster instead (topics with RF 3)."""
+    yield from _running(Stack(get_settings(), brokers=int(os.environ.get("NEWSFLOW_TEST_BROKERS", "1"))))
+
+
+@pytest.fixture(scope="session")
+def secure_stack() -> Iterator[Stack]:
+    """Kafka on SASL_SSL with SCRAM-SHA-512 and Elasticsearch with security and TLS, beside the
+    plain stack on ports of its own; started once per run, by the first test that needs it."""
+    yield from _running(Stack(get_settings(), secure=True))
+
+
+def _running(stack: Stack) -> Iterator[Stack]:
+    was_running = all(k.running() for k in stack.kafkas) and stack.es.running()
     stack.up()
     yield stack
     if not was_running:
@@ -139,8 +146,16 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
-    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    async with running_pipeline(stack, "test") as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running_pipeline(stack: Stack, prefix: str) -> AsyncIterator[Pipeline]:
+    """Every service as its own process in a namespace of its own, on the given stack."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
     env = {
+        **stack.client_env(),
         "NEWSFLOW_NAMESPACE": namespace,
         "NEWSFLOW_INGEST_PORT": str(_free_port()),
         "NEWSFLOW_SEARCH_PORT": str(_free_port()),
@@ -159,7 +174,7 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
     # Publishing and replays need keys: one admin key for the session, as an operator makes it,
     # there before the services start; the CLI subprocesses find it in their environment.
     await ensure_topics(settings)
-    record, admin_key = new_key("test session", ["admin"])
+    record, admin_key = new_key(f"{prefix} session", ["admin"])
     await write_key(settings, record)
     env["NEWSFLOW_API_KEY"] = admin_key
     services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
@@ -175,11 +190,13 @@ async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
     search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30)
     monitor = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.monitor_port}", timeout=30,
                                 headers=auth(admin_key))
-    yield Pipeline(settings, services, ingest, search, monitor, admin_key)
-    for client in (ingest, search, monitor):
-        await client.aclose()
-    services.down()
-    await drop_namespace(settings)
+    try:
+        yield Pipeline(settings, services, ingest, search, monitor, admin_key)
+    finally:
+        for client in (ingest, search, monitor):
+            await client.aclose()
+        services.down()
+        await drop_namespace(settings)
 
 
 # -- keyword alerts and ops notices: API keys and a local webhook receiver ---------------

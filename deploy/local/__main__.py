@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from deploy.local.processes import ManagedProcess, StackError, wait_until
@@ -20,6 +21,7 @@ from deploy.local.services import REPO_ROOT, Services, parse_scale
 from deploy.local.stack import Stack
 from services.admin.cli import prepare, write_key
 from shared.http.api_keys import new_key
+from shared.runtime.elasticsearch import http_options
 from shared.settings import Settings, get_settings
 
 cli = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
@@ -70,22 +72,45 @@ def fetch() -> None:
     typer.echo(f"cached under {stack.cache}")
 
 
+Secure = Annotated[bool, typer.Option(
+    "--secure", help="Kafka on SASL_SSL (SCRAM-SHA-512) and Elasticsearch with security, TLS and "
+    "a least-privilege user, with a CA made here; its own ports (Kafka +100, Elasticsearch +10) and state")]
+Brokers = Annotated[int, typer.Option(
+    "--brokers", min=1, help="Kafka nodes in one KRaft quorum; with more than one, topics get "
+    "replication factor min(N, 3), on ports of their own (+200)")]
+
+
 @cli.command()
-def up() -> None:
-    """Start Kafka and Elasticsearch (no-op when already up) and create topics and index."""
-    stack = _stack()
+def up(secure: Secure = False, brokers: Brokers = 1) -> None:
+    """Start Kafka and Elasticsearch (no-op when already up) and create topics and index. Then
+    prints what a newsflow process needs to use them (export those lines in its shell)."""
+    stack = Stack(get_settings(), secure=secure, brokers=brokers)
     seconds = stack.up()
-    asyncio.run(prepare(stack.settings))
+    asyncio.run(prepare(stack.client_settings()))
     typer.echo(f"stack up in {seconds:.1f}s: kafka {stack.settings.kafka_bootstrap}, "
                f"elasticsearch {stack.settings.elasticsearch_url}")
-    typer.echo(f"logs: {stack.kafka.log_file}, {stack.state / 'elasticsearch' / 'logs'}")
+    typer.echo(f"logs: {', '.join(str(k.log_file) for k in stack.kafkas)}, "
+               f"{stack.state / 'elasticsearch' / 'logs'}")
+    if secure or brokers > 1:
+        typer.echo("to use it (secrets are files, readable by their owner only):")
+        for name, value in stack.client_env().items():
+            typer.echo(f"export {name}={value}")
+
+
+@cli.command("env")
+def env_command(secure: Secure = False, brokers: Brokers = 1) -> None:
+    """Print the NEWSFLOW_* variables that point a newsflow process at a stack
+    (`eval "$(python -m deploy.local env --secure)"`)."""
+    for name, value in Stack(get_settings(), secure=secure, brokers=brokers).client_env().items():
+        typer.echo(f"export {name}={value}")
 
 
 @cli.command()
-def down() -> None:
+def down(secure: Secure = False, brokers: Brokers = 1) -> None:
     """Stop the services and the stack that this tool started."""
-    stack = _stack()
-    stopped = _services(stack.settings).down() + stack.down()
+    stack = Stack(get_settings(), secure=secure, brokers=brokers)
+    services = _services(stack.settings).down() if not secure and brokers == 1 else []
+    stopped = services + stack.down()
     typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
@@ -174,8 +199,8 @@ def demo(samples: Path = REPO_ROOT / "samples", scale: Annotated[list[str] | Non
     wait_until(lambda: all(_article_found(search, i) for i in ids), 120,
                "the samples to become searchable")
     # Fetching by id is real-time; make them visible to search too before saying "ready".
-    urllib.request.urlopen(urllib.request.Request(
-        f"{settings.elasticsearch_url}/{settings.index_alias}/_refresh", method="POST"), timeout=30)
+    with httpx.Client(**http_options(settings), timeout=30) as es:
+        es.post(f"/{settings.index_alias}/_refresh").raise_for_status()
     query = urllib.parse.urlencode({"q": "Guterres"})
     typer.echo(f"\nready in {time.monotonic() - started:.1f}s")
     typer.echo(f"search page:     {search}/")

@@ -8,11 +8,10 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from deploy.local.processes import ManagedProcess, StackError, wait_until
 from shared.contracts.topology import SIDE_SERVICES, TOPOLOGY, consuming_stages
 from shared.runtime.elasticsearch import make_client
+from shared.runtime.kafka import make_admin
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +112,7 @@ class Services:
 
 async def drop_namespace(settings: Settings) -> None:
     """Deletes a namespace's topics and indices (what a test session or a bench made)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings)
     await admin.start()
     try:
         mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]

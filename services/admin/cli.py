@@ -22,6 +22,8 @@ from shared.contracts.topology import Topic, consuming_stages
 from shared.http.api_keys import new_key, revoked
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
 from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
+from shared.runtime.preflight import check_connections
+from shared.runtime.security import ConnectionProblem
 from shared.runtime.tables import Table, write_row
 from shared.settings import Settings, get_settings
 
@@ -75,7 +77,7 @@ async def prepare(settings: Settings) -> str:
 @app.command()
 def init() -> None:
     """Create the Kafka topics and the Elasticsearch index."""
-    settings = get_settings()
+    settings = connected_settings(kafka=True, elasticsearch=True)
     index = asyncio.run(prepare(settings))
     typer.echo(f"topics ready on {settings.kafka_bootstrap}; index {index} behind "
                f"alias {settings.index_alias}")
@@ -84,7 +86,7 @@ def init() -> None:
 @app.command("reindex")
 def reindex_command() -> None:
     """Build the next index version from the current one and swap the alias (no downtime)."""
-    settings = get_settings()
+    settings = connected_settings(kafka=False, elasticsearch=True)
 
     async def run() -> tuple[str, str, int]:
         es = make_client(settings)
@@ -101,7 +103,7 @@ def reindex_command() -> None:
 @app.command()
 def lag() -> None:
     """Messages each stage has not processed yet."""
-    settings = get_settings()
+    settings = connected_settings(kafka=True)
     for stage in consuming_stages():
         behind = asyncio.run(consumer_lag(settings, stage))
         typer.echo(f"{stage.stage.value:11} {settings.topic(str(stage.reads)):30} lag {behind}")
@@ -149,9 +151,22 @@ async def write_key(settings: Settings, record: ApiKey) -> None:
         await producer.stop()
 
 
+def connected_settings(kafka: bool, elasticsearch: bool = False) -> Settings:
+    """The settings, once Kafka and/or Elasticsearch accept them: else one line and exit 4 (a
+    configuration to fix) or 1 (nothing answered), never a traceback."""
+    settings = get_settings()
+    try:
+        asyncio.run(check_connections(settings, kafka, elasticsearch, wait=10.0))
+    except ConnectionProblem as problem:
+        typer.secho(f"error: cannot connect: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(problem.exit_code) from None
+    return settings
+
+
 def _auth(settings: Settings) -> dict[str, str]:
     """NEWSFLOW_API_KEY, for the APIs that need one (ingest; replays need an admin key)."""
-    return {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 @keys_app.command("create")
@@ -160,7 +175,7 @@ def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is
                     help="ingest, read, alerts or admin (all of them); repeatable; "
                          "default: read and alerts")] = None) -> None:
     """Create a key and print it: it is shown this once (only its hash is stored)."""
-    settings = get_settings()
+    settings = connected_settings(kafka=True)
     scopes = scope or list(DEFAULT_SCOPES)
     unknown = set(scopes) - set(get_args(KeyScope))
     if unknown:
@@ -177,7 +192,7 @@ def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key: it stops working at once on every API instance."""
-    settings = get_settings()
+    settings = connected_settings(kafka=True)
 
     async def run() -> bool:
         table = await _keys_table(settings)
@@ -197,7 +212,7 @@ def keys_revoke(key_id: str) -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """Key ids, names, and whether they are revoked (never the keys)."""
-    settings = get_settings()
+    settings = connected_settings(kafka=True)
 
     async def run() -> list[ApiKey]:
         table = await _keys_table(settings)

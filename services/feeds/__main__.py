@@ -11,8 +11,10 @@ from services.feeds.poller import FeedPoller, load_feeds
 from services.feeds.state import FeedState
 from shared.contracts.messages import RawArticle
 from shared.http.outbound import OutboundPolicy
-from shared.runtime.kafka import ensure_topics, make_producer, publish_raw
+from shared.runtime.kafka import check_kafka, ensure_topics, make_producer, publish_raw
 from shared.runtime.logs import configure_logging
+from shared.runtime.preflight import exit_on_problem
+from shared.runtime.security import ConnectionProblem
 from shared.settings import get_settings
 
 
@@ -21,6 +23,10 @@ async def main() -> None:
     feeds = load_feeds(settings)
     if not feeds:
         raise SystemExit("no feeds configured: set NEWSFLOW_FEEDS or NEWSFLOW_FEEDS_FILE")
+    try:
+        await check_kafka(settings)
+    except ConnectionProblem as problem:
+        exit_on_problem(problem)
     await ensure_topics(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

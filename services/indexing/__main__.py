@@ -6,7 +6,7 @@ from typing import Any
 
 from services.indexing.sink import BulkIndexSink
 from shared.contracts.topology import Stage, spec
-from shared.runtime.elasticsearch import ensure_index, make_client
+from shared.runtime.elasticsearch import check_elasticsearch, ensure_index, make_client
 from shared.runtime.stage import BatchBounds, run_stage
 from shared.settings import get_settings
 
@@ -14,6 +14,7 @@ settings = get_settings()
 
 
 async def make_sink(_producer: Any, _consumer: Any) -> BulkIndexSink:
+    await check_elasticsearch(settings)
     es = make_client(settings)
     await ensure_index(es, settings)
     return BulkIndexSink(settings, es)

@@ -27,4 +27,4 @@ IngestKeyDep = Annotated[ApiKey | None, key_dependency("ingest", lambda s: s.req
 
 
 async def health_checks(settings: SettingsDep) -> dict[str, str]:
-    return {"kafka": "ok" if await kafka_reachable(settings.kafka_bootstrap) else "unreachable"}
+    return {"kafka": "ok" if await kafka_reachable(settings) else "unreachable"}

@@ -31,7 +31,7 @@ from aiokafka.errors import KafkaError
 from shared.contracts.headers import Header, header_value
 from shared.contracts.topology import PIPELINE, Stage, topic_name
 from shared.runtime.dead_letters import Record, Stopping
-from shared.runtime.kafka import topic_partitions
+from shared.runtime.kafka import make_admin, make_reader, topic_partitions
 from shared.runtime.stage import StageRuntime
 from shared.settings import Settings
 from shared.text.dates import parse_iso
@@ -73,13 +73,11 @@ class Watermark:
         self._peeked: dict[tuple[TopicPartition, int], float] = {}
 
     async def start(self) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        self._admin = make_admin(self.settings)
         await self._admin.start()
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None)
+        self._offsets = make_reader(self.settings)
         await self._offsets.start()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
-            max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000)
+        self._consumer = make_reader(self.settings)
         await self._consumer.start()
 
     async def stop(self) -> None:

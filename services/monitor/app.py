@@ -177,7 +177,7 @@ async def replay_many(body: LetterFilter, letters: LettersDep, request: Request,
 
 
 async def health_checks(settings: SettingsDep) -> dict[str, str]:
-    return {"kafka": "ok" if await kafka_reachable(settings.kafka_bootstrap) else "unreachable"}
+    return {"kafka": "ok" if await kafka_reachable(settings) else "unreachable"}
 
 
 async def _notify(collector: Collector, letters: DeadLetterStore, notifier: OpsNotifier,

@@ -33,7 +33,7 @@ from shared.contracts.document import DocField
 from shared.contracts.headers import Header, header_value
 from shared.contracts.ops import WorkerHeartbeat
 from shared.contracts.topology import PIPELINE, TOPOLOGY, Topic, consuming_stages, topic_name
-from shared.runtime.kafka import ensure_topics, topic_partitions
+from shared.runtime.kafka import ensure_topics, make_admin, make_reader, topic_partitions
 from shared.runtime.metrics import (
     CONSUMER_LAG,
     CONSUMER_LAG_SECONDS,
@@ -95,13 +95,11 @@ class Collector:
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
         await ensure_topics(self.settings)
-        bootstrap = self.settings.kafka_bootstrap
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._admin = make_admin(self.settings)
         await self._admin.start()
-        self._offsets = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        self._offsets = make_reader(self.settings)
         await self._offsets.start()
-        self._tail = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                      max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000)
+        self._tail = make_reader(self.settings)
         await self._tail.start()
         tailed = [tp for topic in TAILED
                   for tp in await topic_partitions(self._tail, topic_name(self.settings, topic))]

@@ -19,5 +19,5 @@ NewsIndexDep = Annotated[NewsIndex, Depends(get_news_index)]
 
 
 async def health_checks(index: NewsIndexDep, settings: SettingsDep) -> dict[str, str]:
-    kafka_ok = await kafka_reachable(settings.kafka_bootstrap)
+    kafka_ok = await kafka_reachable(settings)
     return {"kafka": "ok" if kafka_ok else "unreachable", "elasticsearch": await index.status()}

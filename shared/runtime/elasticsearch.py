@@ -1,5 +1,7 @@
-"""Elasticsearch plumbing: the client, health, the index template and the versioned index behind
-its alias, and `reindex`. The document's shape and mapping belong to shared/contracts/document.py.
+"""Elasticsearch plumbing: the one factory of Elasticsearch clients (the official async and sync
+clients, and the options for a plain HTTP client), the start-up check, health, the index
+template and the versioned index behind its alias, and `reindex`. The document's shape and
+mapping belong to shared/contracts/document.py.
 
 Only server-core features are used (standard analyzer, keyword fields, no scripts, no
 percolator), so this runs unchanged on the local integ-test distribution and on any 8.19/9.x node.
@@ -7,18 +9,116 @@ percolator), so this runs unchanged on the local integ-test distribution and on 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+    TransportError,
+)
 
 from shared.contracts.document import INDEX_VERSION, MAPPINGS, DocField
+from shared.runtime.security import (
+    ConnectionProblem,
+    Unreachable,
+    elasticsearch_auth_headers,
+    elasticsearch_ssl_context,
+    reason,
+)
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-def make_client(settings: Settings) -> AsyncElasticsearch:
-    return AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, retry_on_timeout=True)
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Credentials and trust for the official client: an API key, else a user and password; a
+    CA file and/or a pinned certificate fingerprint (else certifi's CAs)."""
+    options: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True}
+    if settings.elasticsearch_api_key is not None:
+        options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
+    elif settings.elasticsearch_username and settings.elasticsearch_password is not None:
+        options["basic_auth"] = (settings.elasticsearch_username,
+                                 settings.elasticsearch_password.get_secret_value())
+    if settings.elasticsearch_ca_file:
+        options["ca_certs"] = str(settings.elasticsearch_ca_file)
+    if settings.elasticsearch_ca_fingerprint:
+        options["ssl_assert_fingerprint"] = settings.elasticsearch_ca_fingerprint
+    return options
+
+
+def make_client(settings: Settings, **overrides: Any) -> AsyncElasticsearch:
+    return AsyncElasticsearch(settings.elasticsearch_url, **{**client_options(settings), **overrides})
+
+
+def make_sync_client(settings: Settings, **overrides: Any) -> Elasticsearch:
+    return Elasticsearch(settings.elasticsearch_url, **{**client_options(settings), **overrides})
+
+
+def http_options(settings: Settings) -> dict[str, Any]:
+    """For an httpx client that talks to Elasticsearch's REST API itself (the benches' direct
+    requests, the local stack's probes): base URL, credentials, trust."""
+    if settings.elasticsearch_ca_fingerprint and not settings.elasticsearch_ca_file:
+        raise ConnectionProblem("plain HTTP clients of Elasticsearch need NEWSFLOW_ELASTICSEARCH_CA_FILE "
+                                "(a fingerprint is checked by the official client only)")
+    context = elasticsearch_ssl_context(settings)
+    return {"base_url": settings.elasticsearch_url, "headers": elasticsearch_auth_headers(settings),
+            **({"verify": context} if context is not None else {})}
+
+
+async def check_elasticsearch(settings: Settings, wait: float = 30.0) -> None:
+    """Asks for the cluster's health as every client will, and raises `ConnectionProblem` with
+    one line when credentials are missing or refused or the certificate is not trusted, or
+    `Unreachable` when nothing answered within `wait` seconds."""
+    url = settings.elasticsearch_url
+    has_credentials = settings.elasticsearch_api_key is not None or settings.elasticsearch_username
+    es = make_client(settings, retry_on_timeout=False, max_retries=0, request_timeout=5)
+    deadline = asyncio.get_running_loop().time() + wait
+    try:
+        while True:
+            try:
+                await es.cluster.health(timeout="2s")
+                return
+            except AuthenticationException as exc:
+                if not has_credentials:
+                    raise ConnectionProblem(
+                        f"Elasticsearch at {url} wants credentials: set NEWSFLOW_ELASTICSEARCH_API_KEY "
+                        "(or _API_KEY_FILE), or NEWSFLOW_ELASTICSEARCH_USERNAME and _PASSWORD") from None
+                raise ConnectionProblem(f"Elasticsearch at {url} refused the credentials "
+                                        f"({_kind(settings)}): {_error_reason(exc)}") from None
+            except AuthorizationException as exc:
+                raise ConnectionProblem(f"Elasticsearch at {url}: the {_kind(settings)} lacks a "
+                                        f"privilege: {_error_reason(exc)}") from None
+            except ApiError:
+                return  # it answered; a cluster-level error is not a connection problem
+            except TransportError as exc:
+                why = reason(exc)
+                if "certificate" in why or "fingerprint" in why.lower() or "SSL" in why:
+                    raise ConnectionProblem(
+                        f"Elasticsearch at {url}: {why}; name its CA in NEWSFLOW_ELASTICSEARCH_CA_FILE "
+                        "or pin it with NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT") from None
+                if asyncio.get_running_loop().time() > deadline:
+                    raise Unreachable(f"Elasticsearch unreachable at {url} after {wait:.0f}s: {why}"
+                                      ) from None
+            await asyncio.sleep(1.0)
+    finally:
+        await es.close()
+
+
+def _kind(settings: Settings) -> str:
+    return "API key" if settings.elasticsearch_api_key is not None else \
+        f"user {settings.elasticsearch_username!r}"
+
+
+def _error_reason(exc: ApiError) -> str:
+    try:
+        return str(exc.body["error"]["reason"])[:300]
+    except (TypeError, KeyError):
+        return str(exc.message)[:300]
 
 
 async def elasticsearch_status(es: AsyncElasticsearch) -> str | None:
@@ -43,7 +143,8 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
         name=f"{alias}-template",
         index_patterns=[f"{alias}-v*"],
         template={
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+            "settings": {"number_of_shards": 1, "number_of_replicas": settings.index_replicas,
+                         "refresh_interval": "1s"},
             "mappings": MAPPINGS,
         },
         priority=100,

@@ -1,53 +1,128 @@
-"""Kafka plumbing shared by the services: topic creation, producers, consumers, reachability, lag."""
+"""Kafka plumbing shared by the services: the one factory of Kafka clients (every producer,
+consumer and admin client in newsflow is made here, with the deployment's security settings),
+topic creation and its drift report, reachability, lag.
+
+tests/unit/shared/runtime/test_client_factories.py fails if a module builds a client another way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import ssl
 from typing import Any
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 
 from shared.contracts.headers import headers_for
 from shared.contracts.messages import RawArticle
 from shared.contracts.topology import Stage, StageSpec, Topic, partition_count, topic_configs, topic_name
+from shared.runtime.security import ConnectionProblem, Unreachable, kafka_security_options, reason
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+# ---------------------------------------------------------------- the factory
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Where the brokers are and how to talk to them: what every client below starts from."""
+    return {"bootstrap_servers": settings.kafka_bootstrap, **kafka_security_options(settings)}
+
+
+def make_admin(settings: Settings, **overrides: Any) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**{**client_options(settings), **overrides})
+
+
+def make_reader(settings: Settings, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
+    """A consumer outside any group (tables, the monitor, peeks, tests): it reads what it is
+    assigned or subscribed to, commits nothing, and may fetch a maximum-size message."""
+    options: dict[str, Any] = {
+        **client_options(settings),
+        "group_id": None,
+        "enable_auto_commit": False,
+        "max_partition_fetch_bytes": settings.max_message_bytes + 100_000,
+    }
+    return AIOKafkaConsumer(*topics, **{**options, **overrides})
+
+
+def replication(settings: Settings) -> dict[str, str]:
+    """What every topic newsflow creates gets beside its own configs: writes acknowledged by
+    all in-sync replicas, of which at least RF-1 (so one broker may be lost)."""
+    return {"min.insync.replicas": str(max(1, settings.topic_replication_factor - 1))}
+
+
+def wanted_topic(settings: Settings, topic: Topic) -> NewTopic:
+    return NewTopic(name=topic_name(settings, topic),
+                    num_partitions=partition_count(settings, topic),
+                    replication_factor=settings.topic_replication_factor,
+                    topic_configs={**topic_configs(topic), **replication(settings)})
+
+
 async def ensure_topics(settings: Settings) -> list[str]:
-    """Creates the pipeline's topics if missing (the broker does not auto-create). Idempotent."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    """Creates the pipeline's topics if missing (the broker does not auto-create), and reports
+    (logs) every existing topic whose partitions, replication or configs differ from the table:
+    they are used as they are, but never silently. Idempotent; returns the topics created."""
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(
-                name=topic_name(settings, topic),
-                num_partitions=partition_count(settings, topic),
-                replication_factor=settings.topic_replication_factor,
-                topic_configs=topic_configs(topic),
-            )
-            for topic in Topic
-            if topic_name(settings, topic) not in existing
-        ]
-        if wanted:
+        wanted = [wanted_topic(settings, topic) for topic in Topic]
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
-                await admin.create_topics(wanted)
-            log.info("created topics %s", [t.name for t in wanted])
-        return [t.name for t in wanted]
+                await admin.create_topics(missing)
+            log.info("created topics %s", [t.name for t in missing])
+        present = [t for t in wanted if t.name in existing]
+        for difference in await topic_drift(admin, present):
+            log.warning("topic differs from the topology table: %s", difference)
+        return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def topic_drift(admin: AIOKafkaAdminClient, wanted: list[NewTopic]) -> list[str]:
+    """One line per difference between existing topics and what the table wants of them."""
+    if not wanted:
+        return []
+    differences: list[str] = []
+    described = {t["topic"]: t for t in await admin.describe_topics([t.name for t in wanted])}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, t.name) for t in wanted]
+    configs: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for resource in response.resources:
+            configs[resource[3]] = {entry[0]: entry[1] for entry in resource[4]}
+    for topic in wanted:
+        info = described.get(topic.name, {})
+        partitions = info.get("partitions", [])
+        if len(partitions) != topic.num_partitions:
+            differences.append(f"{topic.name}: {len(partitions)} partitions, the table wants "
+                               f"{topic.num_partitions}")
+        replicas = {len(p.get("replicas", ())) for p in partitions}
+        if partitions and replicas != {topic.replication_factor}:
+            differences.append(f"{topic.name}: replication factor {'/'.join(map(str, sorted(replicas)))}, "
+                               f"NEWSFLOW_TOPIC_REPLICATION_FACTOR is {topic.replication_factor}")
+        have = configs.get(topic.name, {})
+        for key, value in (topic.topic_configs or {}).items():
+            if have.get(key) != value:
+                differences.append(f"{topic.name}: {key}={have.get(key)}, the table wants {value}")
+    return differences
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     """acks=all + idempotence: a retried send never writes a message twice."""
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        **client_options(settings),
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": 5,
@@ -65,7 +140,7 @@ def make_consumer(settings: Settings, stage: StageSpec, **overrides: Any) -> AIO
     if stage.reads is None:
         raise ValueError(f"stage {stage.stage} reads no topic")
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
+        **client_options(settings),
         "group_id": stage.consumer_group(settings),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -88,15 +163,69 @@ async def publish_raw(producer: AIOKafkaProducer, settings: Settings, raw: RawAr
     )
 
 
-async def kafka_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+async def kafka_reachable(settings: Settings, timeout: float = 3.0) -> bool:
+    return await kafka_brokers(settings, timeout) > 0
+
+
+async def kafka_brokers(settings: Settings, timeout: float = 3.0) -> int:
+    """How many brokers the cluster's metadata lists (0 when it does not answer)."""
+    try:
+        client = AIOKafkaClient(**client_options(settings), request_timeout_ms=int(timeout * 1000))
+    except ConnectionProblem:
+        return 0
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
-        return bool(client.cluster.brokers())
+        return len(client.cluster.brokers())
     except Exception:
-        return False
+        return 0
     finally:
         await client.close()
+
+
+async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
+    """Connects to a bootstrap broker as every client will and raises `ConnectionProblem` with
+    one line when the configuration is wrong (untrusted certificate, hostname mismatch, refused
+    credentials, a mechanism the broker does not offer), or `Unreachable` when no broker
+    answered within `wait` seconds. aiokafka itself only logs such causes and retries."""
+    options = kafka_security_options(settings)
+    hosts = [h.strip() for h in settings.kafka_bootstrap.split(",") if h.strip()]
+    protocol, user = settings.kafka_security_protocol, settings.kafka_sasl_username
+    deadline = asyncio.get_running_loop().time() + wait
+    last = "no bootstrap servers configured"
+    while True:
+        for address in hosts:
+            host, _, port = address.rpartition(":")
+            try:
+                conn = await create_conn(host.strip("[]"), int(port), request_timeout_ms=5000, **options)
+            except ssl.SSLError as exc:
+                raise ConnectionProblem(
+                    f"Kafka at {address} ({protocol}): {reason(exc)}; name the CA that signed the "
+                    "brokers' certificates in NEWSFLOW_KAFKA_SSL_CA_FILE") from None
+            except UnsupportedSaslMechanismError as exc:
+                raise ConnectionProblem(f"Kafka at {address}: {exc}") from None
+            except KafkaError as exc:
+                if getattr(exc, "errno", None) in (58, 33, 34):  # authentication errors
+                    raise ConnectionProblem(
+                        f"Kafka at {address}: SASL authentication failed for user {user!r} "
+                        f"({settings.kafka_sasl_mechanism}): {_one_line(exc)}") from None
+                last = f"{address}: {_one_line(exc)}"
+                continue
+            except (TimeoutError, OSError) as exc:
+                last = f"{address}: {_one_line(exc) or type(exc).__name__}"
+                continue
+            conn.close()
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            hint = "; does the listener speak another NEWSFLOW_KAFKA_SECURITY_PROTOCOL?" \
+                if "closed" in last else ""
+            raise Unreachable(f"Kafka unreachable at {settings.kafka_bootstrap} ({protocol}) after "
+                              f"{wait:.0f}s: {last}{hint}")
+        await asyncio.sleep(1.0)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
@@ -104,12 +233,12 @@ async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
     if stage.reads is None:
         return 0
     name = topic_name(settings, stage.reads)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings)
+    consumer = make_reader(settings)
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(stage.consumer_group(settings))
+        committed = await _group_offsets(admin, stage.consumer_group(settings))
         partitions = [tp for tp in await topic_partitions(consumer, name)]
         ends = await consumer.end_offsets(partitions)
         return sum(
@@ -119,6 +248,19 @@ async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def _group_offsets(admin: AIOKafkaAdminClient, group: str, wait: float = 15.0) -> dict[Any, Any]:
+    """A group's committed offsets; on a new cluster the offsets topic, and with it the group
+    coordinator, appears only once a client first asks, so that is retried for a while."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        try:
+            return dict(await admin.list_consumer_group_offsets(group))
+        except GroupCoordinatorNotAvailableError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -133,8 +275,7 @@ async def fetch_message(settings: Settings, topic: str, partition: int, offset: 
                         timeout: float = 10.0) -> bytes | None:
     """One message's value by its position (a dead letter's reference to an original too large
     to copy), or None when the topic no longer holds it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=settings.max_message_bytes + 100_000)
+    consumer = make_reader(settings)
     await consumer.start()
     try:
         tp = TopicPartition(topic, partition)

@@ -48,9 +48,11 @@ from shared.runtime.dead_letters import (
     build_dead_letter,
     sleep_unless_stopped,
 )
-from shared.runtime.kafka import ensure_topics, make_consumer, make_producer
+from shared.runtime.kafka import check_kafka, ensure_topics, make_consumer, make_producer
 from shared.runtime.logs import configure_logging
 from shared.runtime.metrics import BATCH_SECONDS, MESSAGES_DEAD_LETTERED, MESSAGES_PROCESSED, serve_metrics
+from shared.runtime.preflight import exit_on_problem
+from shared.runtime.security import ConnectionProblem
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -395,6 +397,7 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
 
     async def main() -> None:
+        await check_kafka(settings)
         await ensure_topics(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -427,6 +430,8 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
 
     try:
         asyncio.run(main())
+    except ConnectionProblem as problem:
+        exit_on_problem(problem)
     except StageHalted as exc:
         log.critical("%s halted by the dead-letter policy: %s", spec.stage, exc)
         sys.exit(EXIT_HALTED)

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.topology import Topic, topic_name
-from shared.runtime.kafka import topic_partitions
+from shared.runtime.kafka import make_reader, topic_partitions
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,7 @@ class TopicFollower:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="earliest",
-                                    fetch_max_wait_ms=100,
-                                    max_partition_fetch_bytes=self.settings.max_message_bytes + 100_000)
+        consumer = make_reader(self.settings, auto_offset_reset="earliest", fetch_max_wait_ms=100)
         await consumer.start()
         partitions = await topic_partitions(consumer, self.name)
         consumer.assign(partitions)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,6 +29,7 @@ from services.linking.link import Linker
 from services.search_api.app import create_app
 from shared.contracts.document import to_document
 from shared.contracts.messages import RawArticle, SourceInfo
+from shared.runtime.elasticsearch import make_sync_client
 from shared.settings import Settings
 from tests.conftest import SEED_000, SEED_004
 from tests.integration.test_search import CORPUS
@@ -78,7 +78,7 @@ def indexed(stack: Stack) -> Iterator[Indexed]:
     documents = _enriched_documents()
     assert any(doc["is_duplicate"] for doc in documents)
     with TestClient(create_app(settings)) as client:  # its start-up creates the index
-        es = Elasticsearch(settings.elasticsearch_url)
+        es = make_sync_client(settings)
         operations: list[dict[str, Any]] = []
         for doc in documents:
             operations += [{"index": {"_index": settings.index_alias, "_id": doc["article_id"]}}, doc]

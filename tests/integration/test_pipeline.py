@@ -9,10 +9,9 @@ import uuid
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from shared.contracts.topology import Topic, consuming_stages, topic_name
-from shared.runtime.kafka import consumer_lag
+from shared.runtime.kafka import consumer_lag, make_producer
 from tests.stack import Pipeline, auth, create_key, eventually
 
 pytestmark = pytest.mark.integration
@@ -123,7 +122,7 @@ async def test_poison_messages_are_dead_lettered_and_the_pipeline_keeps_flowing(
 ) -> None:
     binary_payload = b"\xff{not json " + uuid.uuid4().hex.encode()
     empty_id = f"empty-{uuid.uuid4().hex[:6]}"
-    producer = AIOKafkaProducer(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+    producer = make_producer(pipeline.settings)
     await producer.start()
     try:
         await producer.send_and_wait(topic_name(pipeline.settings, Topic.RAW), binary_payload)
@@ -238,7 +237,7 @@ async def test_a_write_blocked_index_is_waited_out_not_dead_lettered(pipeline: P
 
 async def test_a_document_elasticsearch_rejects_goes_to_dead_letters(pipeline: Pipeline) -> None:
     """A term too long for a keyword field is the document's fault: dead-lettered at once."""
-    producer = AIOKafkaProducer(bootstrap_servers=pipeline.settings.kafka_bootstrap)
+    producer = make_producer(pipeline.settings)
     await producer.start()
     article = {"article_id": f"immense-{uuid.uuid4().hex[:6]}", "title": "T", "body": "B",
                "submitted_at": "2025-01-01T00:00:00Z", "language": "x" * 40_000}

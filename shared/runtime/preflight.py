@@ -1,0 +1,35 @@
+"""Before a process starts its work: can it connect with its configuration? One line and an exit
+code when it cannot (shared/runtime/security.py), never a traceback, a hang or endless retries."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from shared.runtime.elasticsearch import check_elasticsearch
+from shared.runtime.kafka import check_kafka
+from shared.runtime.security import ConnectionProblem
+from shared.settings import Settings
+
+
+async def check_connections(settings: Settings, kafka: bool = True, elasticsearch: bool = False,
+                            wait: float = 30.0) -> None:
+    """Raises ConnectionProblem (or Unreachable after `wait` seconds without an answer)."""
+    if kafka:
+        await check_kafka(settings, wait)
+    if elasticsearch:
+        await check_elasticsearch(settings, wait)
+
+
+def exit_on_problem(problem: ConnectionProblem) -> None:
+    """The one line, on stderr (a service's log), then the problem's exit code."""
+    print(f"error: cannot connect: {problem}", file=sys.stderr, flush=True)
+    sys.exit(problem.exit_code)
+
+
+def preflight_or_exit(settings: Settings, kafka: bool = True, elasticsearch: bool = False) -> None:
+    """For launchers that are not async themselves (the APIs under uvicorn)."""
+    try:
+        asyncio.run(check_connections(settings, kafka, elasticsearch))
+    except ConnectionProblem as problem:
+        exit_on_problem(problem)

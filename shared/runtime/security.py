@@ -1,0 +1,115 @@
+"""TLS material and credentials for the clients the factories build (shared/runtime/kafka.py and
+shared/runtime/elasticsearch.py), and the one error a misconfigured connection becomes.
+
+A wrong password, an untrusted CA or a missing key is not an outage to wait out: it will not
+heal by retrying. `ConnectionProblem` carries one line naming what failed; the launchers
+(`shared/runtime/preflight.py`) print it and exit, so a worker never hangs or retries forever
+on a configuration mistake. Messages never contain a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+
+from shared.settings import Settings
+
+# A process that cannot connect with its configuration exits with this; supervisors do not
+# restart it (a restart would fail the same way). An unreachable server exits 1: that may heal.
+EXIT_CONNECTION = 4
+
+
+class ConnectionProblem(RuntimeError):
+    """A connection that fails because of its configuration; the message is one line."""
+
+    exit_code = EXIT_CONNECTION
+
+
+class Unreachable(ConnectionProblem):
+    """No server answered in time: perhaps still starting, or away; worth a restart."""
+
+    exit_code = 1
+
+
+def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """For the SSL and SASL_SSL protocols: the CA to trust (the system's when none is named),
+    a client certificate and key for mTLS, hostname verification unless turned off."""
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    try:
+        context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_ca_file) if settings.kafka_ssl_ca_file else None)
+        if settings.kafka_ssl_cert_file:
+            password = settings.kafka_ssl_key_password
+            context.load_cert_chain(
+                str(settings.kafka_ssl_cert_file),
+                str(settings.kafka_ssl_key_file) if settings.kafka_ssl_key_file else None,
+                password.get_secret_value() if password else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConnectionProblem(f"Kafka TLS files could not be loaded "
+                                f"(NEWSFLOW_KAFKA_SSL_CA_FILE / _CERT_FILE / _KEY_FILE): {_reason(exc)}"
+                                ) from None
+    context.check_hostname = settings.kafka_ssl_verify_hostname
+    return context
+
+
+def kafka_security_options(settings: Settings) -> dict[str, object]:
+    """The security half of every aiokafka client's options."""
+    options: dict[str, object] = {"security_protocol": settings.kafka_security_protocol}
+    context = kafka_ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        if not settings.kafka_sasl_username or settings.kafka_sasl_password is None:
+            raise ConnectionProblem(
+                f"Kafka {settings.kafka_security_protocol} needs NEWSFLOW_KAFKA_SASL_USERNAME and "
+                "NEWSFLOW_KAFKA_SASL_PASSWORD (or NEWSFLOW_KAFKA_SASL_PASSWORD_FILE)")
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                       sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
+    return options
+
+
+def elasticsearch_ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """For https:// URLs with a CA file: that CA (else certifi's, by the client's default)."""
+    if not settings.elasticsearch_ca_file:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(settings.elasticsearch_ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConnectionProblem(f"NEWSFLOW_ELASTICSEARCH_CA_FILE could not be loaded: {_reason(exc)}"
+                                ) from None
+
+
+def elasticsearch_auth_headers(settings: Settings) -> dict[str, str]:
+    """For plain HTTP clients (benches, the local stack's probes); the official client takes the
+    same credentials as arguments."""
+    if settings.elasticsearch_api_key is not None:
+        return {"Authorization": f"ApiKey {settings.elasticsearch_api_key.get_secret_value()}"}
+    if settings.elasticsearch_username and settings.elasticsearch_password is not None:
+        pair = f"{settings.elasticsearch_username}:{settings.elasticsearch_password.get_secret_value()}"
+        return {"Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}"}
+    return {}
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as a short phrase: the SSL library's reason, or the OS error's text."""
+    exc = getattr(exc, "certificate_error", exc)  # aiohttp wraps the SSL library's error
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({getattr(exc, 'verify_message', None) or exc})"
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}{f': {exc.filename}' if exc.filename else ''}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def reason(exc: BaseException) -> str:
+    """Walks the exception's causes for the most telling one (a certificate error inside a
+    connection error), as one line."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return _reason(seen)
+        seen = seen.__cause__ or seen.__context__
+    return _reason(exc)
