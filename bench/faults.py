@@ -1,14 +1,16 @@
 """The fault suite: a steady load of distinct articles while, in turn, each worker is killed with
 SIGKILL (its supervisor restarts it), the broker is restarted, the broker is SIGKILLed and held
-down, Elasticsearch is stopped, and the index is write-blocked.
+down, Elasticsearch is stopped, and the index is write-blocked. With --brokers 3 (a three-node
+KRaft cluster, topics with RF 3 and min.insync.replicas 2), the broker faults are instead: one
+broker of three SIGKILLed and held down, and a rolling restart of all three, one at a time.
 
-    .venv/bin/python -m bench.faults [--rate 4] [--hold 60] [--block 40] [--only NAME ...]
+    .venv/bin/python -m bench.faults [--brokers 3] [--rate 4] [--hold 60] [--block 40] [--only NAME ...]
 
 Runs every service supervised (deploy/local/supervise.py) in a namespace of its own. For each
 fault prints: articles accepted, lost (accepted but never indexed), extra rewrites (index
 versions beyond the first), dead-lettered, the longest gap between two indexed articles, and the
-drain time (from the end of the load until the last article is indexed). Goal: 0 lost and 0
-dead-lettered for every fault.
+drain time (from the end of the load until the last article is indexed), and the services that
+did not come back (halted). Goal: 0 lost, 0 dead-lettered and 0 halted for every fault.
 
 It stops and starts the shared local broker and node: run it alone on the machine.
 """
@@ -23,13 +25,13 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from bench.local import start_namespace
-from deploy.local.processes import wait_until
+from deploy.local.processes import StackError, wait_until
 from deploy.local.services import Services, drop_namespace
 from deploy.local.stack import Stack
 from shared.contracts.topology import Topic, topic_name
@@ -38,7 +40,7 @@ from shared.runtime.kafka import make_reader
 from shared.settings import Settings, get_settings
 from shared.text.dates import parse_iso
 
-WORKERS = ("extraction", "enrichment", "indexing", "alerts", "delivery")
+WORKERS = ("extraction", "enrichment", "linking", "indexing", "alerts", "delivery")
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Outcome:
     dead_lettered: int
     longest_gap: float
     drain: float
+    halted: list[str] = field(default_factory=list)
 
 
 async def load(ingest: httpx.AsyncClient, prefix: str, rate: float, stop: asyncio.Event) -> list[str]:
@@ -151,6 +154,17 @@ def faults(settings: Settings, services: Services, stack: Stack, hold: float,
         await asyncio.sleep(hold)
         await asyncio.to_thread(stack.up)
 
+    async def kill_one_broker() -> None:
+        victim = stack.kafkas[-1]
+        await asyncio.to_thread(victim.kill)
+        await asyncio.sleep(hold)
+        await asyncio.to_thread(stack.up)
+
+    async def rolling_restart() -> None:
+        for node in stack.kafkas:  # each back in the cluster's metadata before the next goes
+            await asyncio.to_thread(node.stop)
+            await asyncio.to_thread(stack.up)
+
     async def stop_es() -> None:
         await asyncio.to_thread(stack.es.stop)
         await asyncio.sleep(hold)
@@ -167,14 +181,17 @@ def faults(settings: Settings, services: Services, stack: Stack, hold: float,
         finally:
             await es.close()
 
-    return [*((f"SIGKILL {w}", crash(w)) for w in WORKERS),
-            ("broker restarted", restart_broker), (f"broker SIGKILLed, down {hold:.0f}s", kill_broker),
+    count = len(stack.kafkas)
+    brokers = [("broker restarted", restart_broker), (f"broker SIGKILLed, down {hold:.0f}s", kill_broker)] \
+        if count == 1 else [(f"1 of {count} brokers SIGKILLed, down {hold:.0f}s", kill_one_broker),
+                            (f"rolling restart of {count} brokers", rolling_restart)]
+    return [*((f"SIGKILL {w}", crash(w)) for w in WORKERS), *brokers,
             (f"Elasticsearch stopped {hold:.0f}s", stop_es), (f"index write block {block:.0f}s", write_block)]
 
 
 async def run(args: argparse.Namespace) -> None:
-    settings, services = await start_namespace("faults", supervised=True)
-    stack = Stack(get_settings())
+    stack = Stack(get_settings(), brokers=args.brokers)
+    settings, services = await start_namespace("faults", supervised=True, stack=stack)
     services.up()
     results: list[Outcome] = []
     try:
@@ -182,22 +199,30 @@ async def run(args: argparse.Namespace) -> None:
             if args.only and not any(word in name for word in args.only):
                 continue
             outcome = await run_fault(settings, name, inject, args.rate)
+            outcome.halted = await asyncio.to_thread(_not_back, services)
             results.append(outcome)
             print(f"{name}: {outcome}", flush=True)
-            await asyncio.to_thread(wait_until, lambda: all(p.running() for p in services.processes.values()),
-                                    120, "every service to be running again")
     finally:
         services.down()
         await drop_namespace(settings)
-    print(f"\n{'fault':34} {'accepted':>8} {'lost':>5} {'rewrites':>8} {'dead':>5} "
-          f"{'longest gap s':>13} {'drain s':>8}")
+    print(f"\n{'fault':36} {'accepted':>8} {'lost':>5} {'rewrites':>8} {'dead':>5} "
+          f"{'longest gap s':>13} {'drain s':>8} halted")
     for o in results:
-        print(f"{o.fault:34} {o.accepted:8} {o.lost:5} {o.rewrites:8} {o.dead_lettered:5} "
-              f"{o.longest_gap:13.1f} {o.drain:8.1f}")
+        print(f"{o.fault:36} {o.accepted:8} {o.lost:5} {o.rewrites:8} {o.dead_lettered:5} "
+              f"{o.longest_gap:13.1f} {o.drain:8.1f} {', '.join(o.halted) or 0}")
+
+
+def _not_back(services: Services, timeout: float = 120.0) -> list[str]:
+    """The services not running again `timeout` seconds after a fault (none, we hope)."""
+    with contextlib.suppress(StackError):
+        wait_until(lambda: all(p.running() for p in services.processes.values()), timeout, "services")
+    return [name for name, p in services.processes.items() if not p.running()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brokers", type=int, default=1,
+                        help="Kafka nodes (3: the one-of-three and rolling-restart faults)")
     parser.add_argument("--rate", type=float, default=4.0, help="articles a second")
     parser.add_argument("--hold", type=float, default=60.0, help="seconds a server stays down")
     parser.add_argument("--block", type=float, default=40.0, help="seconds of the write block")

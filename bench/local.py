@@ -42,17 +42,20 @@ def rss_mb(pid: int | None) -> float:
 
 
 async def start_namespace(prefix: str, extra: dict[str, str] | None = None,
-                          supervised: bool = False) -> tuple[Settings, Services]:
-    """Kafka and Elasticsearch (started if needed), the topics, and every service, in a fresh
-    namespace on free ports; `deploy.local.services.drop_namespace` removes it afterwards."""
-    env = {"NEWSFLOW_NAMESPACE": f"{prefix}-{uuid.uuid4().hex[:6]}",
+                          supervised: bool = False, stack: Stack | None = None) -> tuple[Settings, Services]:
+    """Kafka and Elasticsearch (started if needed; the plain stack unless another is given),
+    the topics, and every service, in a fresh namespace on free ports;
+    `deploy.local.services.drop_namespace` removes it afterwards."""
+    stack = stack or Stack(get_settings())
+    env = {**stack.client_env(),
+           "NEWSFLOW_NAMESPACE": f"{prefix}-{uuid.uuid4().hex[:6]}",
            "NEWSFLOW_INGEST_PORT": str(free_port()), "NEWSFLOW_SEARCH_PORT": str(free_port()),
            "NEWSFLOW_MONITOR_PORT": str(free_port()), "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
            # A bench namespace measures the pipeline, not keys: its ingest and replays are open.
            "NEWSFLOW_REQUIRE_INGEST_KEY": "0", "NEWSFLOW_REQUIRE_ADMIN_KEY": "0",
            **(extra or {})}
     settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
-    await asyncio.to_thread(Stack(get_settings()).up)
+    await asyncio.to_thread(stack.up)
     await ensure_topics(settings)
     services = Services(settings, REPO_ROOT / "test-output" / settings.namespace, env, supervised)
     return settings, services

@@ -10,6 +10,11 @@ Prints articles/s for each and the ratios (b1/a, b2/b1), where the real stack's 
 worker process (parents and their NLP children) during (b).
 
     .venv/bin/python -m bench.pipeline_throughput ../shared/data/bbc [--articles 300 --runs 2]
+
+With --secure it measures what TLS and SASL cost instead: (b) with 1 enrichment worker on the
+plain stack and on the secured one (SASL_SSL with SCRAM-SHA-512, Elasticsearch over HTTPS with
+a user), both running, their bursts taking turns; it prints both medians and secure/plain
+(goal ≥ 0.85).
 """
 
 from __future__ import annotations
@@ -217,12 +222,46 @@ async def run(args: argparse.Namespace) -> None:
         await drop_namespace(settings)
 
 
+async def secure_comparison(args: argparse.Namespace) -> None:
+    records = read_bbc(args.data_dir)
+    chosen = random.Random(1).sample(records, args.articles)
+    print(f"{args.articles} BBC articles, {args.runs} runs on each stack, taking turns")
+    stacks = {"plain": Stack(get_settings()), "secure": Stack(get_settings(), secure=True)}
+    started = {name: await start_namespace(f"throughput-{name}", stack=stack)
+               for name, stack in stacks.items()}
+    rates: dict[str, list[float]] = {name: [] for name in stacks}
+    try:
+        for _, services in started.values():
+            services.up()
+        clients = {name: httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=120)
+                   for name, (settings, _) in started.items()}
+        for name, (settings, _) in started.items():
+            await burst(settings, clients[name], chosen[:20])  # warm-up: models loaded, groups joined
+        for n in range(args.runs):
+            for name, (settings, _) in started.items():
+                rate, _ = await burst(settings, clients[name], chosen)
+                rates[name].append(rate)
+                print(f"(b) {name}, run {n + 1}: {rate:.1f} articles/s", flush=True)
+        for client in clients.values():
+            await client.aclose()
+        plain, secure = statistics.median(rates["plain"]), statistics.median(rates["secure"])
+        print(f"\nmedians: plain {plain:.1f}, secure {secure:.1f} articles/s; "
+              f"secure/plain = {secure / plain:.2f} (goal ≥ 0.85)")
+    finally:
+        for settings, services in started.values():
+            services.down()
+            await drop_namespace(settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--articles", type=int, default=300)
     parser.add_argument("--runs", type=int, default=2)
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--secure", action="store_true",
+                        help="the plain stack against the secured one (TLS + SASL), taking turns")
+    args = parser.parse_args()
+    asyncio.run(secure_comparison(args) if args.secure else run(args))
 
 
 if __name__ == "__main__":

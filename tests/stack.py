@@ -185,11 +185,15 @@ async def running_pipeline(stack: Stack, prefix: str) -> AsyncIterator[Pipeline]
             print(f"==> {process.name}\n{process.tail(60)}")
         services.down()
         raise
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends: a connection the
+    # server is closing just as a request goes out fails that request (httpx.ReadError).
+    limits = httpx.Limits(keepalive_expiry=2.0)
     ingest = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.ingest_port}", timeout=30,
-                               headers=auth(admin_key))
-    search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30)
+                               headers=auth(admin_key), limits=limits)
+    search = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.search_port}", timeout=30,
+                               limits=limits)
     monitor = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.monitor_port}", timeout=30,
-                                headers=auth(admin_key))
+                                headers=auth(admin_key), limits=limits)
     try:
         yield Pipeline(settings, services, ingest, search, monitor, admin_key)
     finally:

@@ -115,11 +115,12 @@ def down(secure: Secure = False, brokers: Brokers = 1) -> None:
 
 
 @cli.command()
-def status() -> None:
+def status(secure: Secure = False, brokers: Brokers = 1) -> None:
     """Show what is running."""
-    stack = _stack()
+    stack = Stack(get_settings(), secure=secure, brokers=brokers)
+    ready = "ready" if stack.kafka_ready() else "not answering"
     rows = [
-        ("kafka", stack.kafka.pid(), "ready" if stack.kafka_ready() else "not answering"),
+        *((kafka.name, kafka.pid(), ready) for kafka in stack.kafkas),
         ("elasticsearch", stack.es.pid(),
          f"{stack.es_health()} ({stack.es_running_version()})" if stack.es_health() else "not answering"),
     ]

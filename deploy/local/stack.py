@@ -103,14 +103,26 @@ class Stack:
         self.settings = self.client_settings()
 
     # ---------------------------------------------------------------- how to reach it
+    @property
+    def plain(self) -> bool:
+        return not self.secure and self.brokers == 1
+
+    @property
+    def _base_ports(self) -> tuple[int, int]:
+        """The plain stack's ports: from the settings (NEWSFLOW_KAFKA_BOOTSTRAP, _ELASTICSEARCH_URL)
+        for the plain shape itself; the defaults for the others, so that a shell with another
+        shape's variables exported still finds every shape where it is."""
+        source = self.base if self.plain else Settings.model_construct()
+        return source.kafka_port, source.elasticsearch_port
+
     def kafka_ports(self) -> list[int]:
-        base = self.base.kafka_port + (SECURE_OFFSET if self.secure else 0) + \
+        base = self._base_ports[0] + (SECURE_OFFSET if self.secure else 0) + \
             (BROKERS_OFFSET if self.brokers > 1 else 0)
         return [base + 2 * n for n in range(self.brokers)]  # each node's controller is port + 1
 
     @property
     def es_port(self) -> int:
-        return self.base.elasticsearch_port + (ES_SECURE_OFFSET if self.secure else 0)
+        return self._base_ports[1] + (ES_SECURE_OFFSET if self.secure else 0)
 
     def client_env(self) -> dict[str, str]:
         """NEWSFLOW_* variables for a newsflow process using this stack (secrets as files)."""
@@ -119,6 +131,8 @@ class Stack:
                "NEWSFLOW_ELASTICSEARCH_URL": f"{scheme}://127.0.0.1:{self.es_port}"}
         if self.brokers > 1:
             env["NEWSFLOW_TOPIC_REPLICATION_FACTOR"] = str(min(3, self.brokers))
+            if not self.secure:  # undoes a secure shape's variables exported in the same shell
+                env["NEWSFLOW_KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
         if self.secure:
             m = self.material
             m.password("kafka-password")
@@ -466,7 +480,10 @@ class Stack:
         return time.monotonic() - started
 
     def down(self) -> list[str]:
-        return [p.name for p in (*self.kafkas, self.es) if p.stop()]
+        """Stops the brokers, and Elasticsearch with a one-broker stack: a multi-broker stack
+        shares its node with the one-broker stack of the same security, which may be in use."""
+        servers = self.kafkas if self.brokers > 1 else [*self.kafkas, self.es]
+        return [p.name for p in servers if p.stop()]
 
 
 def _kafka_uuid() -> str:

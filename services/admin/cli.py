@@ -22,7 +22,7 @@ from shared.contracts.topology import Topic, consuming_stages
 from shared.http.api_keys import new_key, revoked
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
 from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
-from shared.runtime.preflight import check_connections
+from shared.runtime.preflight import check_connections, exit_on_problem
 from shared.runtime.security import ConnectionProblem
 from shared.runtime.tables import Table, write_row
 from shared.settings import Settings, get_settings
@@ -158,8 +158,7 @@ def connected_settings(kafka: bool, elasticsearch: bool = False) -> Settings:
     try:
         asyncio.run(check_connections(settings, kafka, elasticsearch, wait=10.0))
     except ConnectionProblem as problem:
-        typer.secho(f"error: cannot connect: {problem}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(problem.exit_code) from None
+        exit_on_problem(problem)
     return settings
 
 

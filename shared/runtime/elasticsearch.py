@@ -70,10 +70,11 @@ def http_options(settings: Settings) -> dict[str, Any]:
             **({"verify": context} if context is not None else {})}
 
 
-async def check_elasticsearch(settings: Settings, wait: float = 30.0) -> None:
+async def check_elasticsearch(settings: Settings, wait: float = 30.0, must_answer: bool = True) -> None:
     """Asks for the cluster's health as every client will, and raises `ConnectionProblem` with
     one line when credentials are missing or refused or the certificate is not trusted, or
-    `Unreachable` when nothing answered within `wait` seconds."""
+    `Unreachable` when nothing answered within `wait` seconds (unless not `must_answer`: the
+    monitor starts while Elasticsearch is away, to report that)."""
     url = settings.elasticsearch_url
     has_credentials = settings.elasticsearch_api_key is not None or settings.elasticsearch_username
     es = make_client(settings, retry_on_timeout=False, max_retries=0, request_timeout=5)
@@ -101,6 +102,8 @@ async def check_elasticsearch(settings: Settings, wait: float = 30.0) -> None:
                     raise ConnectionProblem(
                         f"Elasticsearch at {url}: {why}; name its CA in NEWSFLOW_ELASTICSEARCH_CA_FILE "
                         "or pin it with NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT") from None
+                if not must_answer:
+                    return
                 if asyncio.get_running_loop().time() > deadline:
                     raise Unreachable(f"Elasticsearch unreachable at {url} after {wait:.0f}s: {why}"
                                       ) from None

@@ -198,9 +198,8 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
             try:
                 conn = await create_conn(host.strip("[]"), int(port), request_timeout_ms=5000, **options)
             except ssl.SSLError as exc:
-                raise ConnectionProblem(
-                    f"Kafka at {address} ({protocol}): {reason(exc)}; name the CA that signed the "
-                    "brokers' certificates in NEWSFLOW_KAFKA_SSL_CA_FILE") from None
+                why = reason(exc)
+                raise ConnectionProblem(f"Kafka at {address} ({protocol}): {why}{_tls_hint(why)}") from None
             except UnsupportedSaslMechanismError as exc:
                 raise ConnectionProblem(f"Kafka at {address}: {exc}") from None
             except KafkaError as exc:
@@ -217,10 +216,21 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
             return
         if asyncio.get_running_loop().time() > deadline:
             hint = "; does the listener speak another NEWSFLOW_KAFKA_SECURITY_PROTOCOL?" \
-                if "closed" in last else ""
+                if "closed" in last or "Reset" in last else ""
             raise Unreachable(f"Kafka unreachable at {settings.kafka_bootstrap} ({protocol}) after "
                               f"{wait:.0f}s: {last}{hint}")
         await asyncio.sleep(1.0)
+
+
+def _tls_hint(why: str) -> str:
+    if "Hostname mismatch" in why or "IP address mismatch" in why:
+        return ("; connect by a name the certificate holds (or NEWSFLOW_KAFKA_SSL_VERIFY_HOSTNAME=0, "
+                "which gives up checking who answers)")
+    if "not trusted" in why:
+        return "; name the CA that signed the brokers' certificates in NEWSFLOW_KAFKA_SSL_CA_FILE"
+    if "WRONG_VERSION_NUMBER" in why.upper():
+        return "; the listener does not speak TLS: check NEWSFLOW_KAFKA_SECURITY_PROTOCOL"
+    return ""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -36,6 +36,12 @@ def test_a_stage_halted_by_the_dead_letter_policy_is_not_restarted(tmp_path: Pat
     assert runs.read_text() == "2"
 
 
+def test_a_service_that_cannot_connect_with_its_configuration_is_not_restarted(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    assert supervise.supervise(crashing(runs, crashes=1, then=4)) == 4  # EXIT_CONNECTION
+    assert runs.read_text() == "2"
+
+
 def test_a_log_over_its_limit_is_copied_aside_and_truncated_in_place(tmp_path: Path) -> None:
     log = tmp_path / "extraction.log"
     with open(log, "ab") as writer:  # as the service's stdout is opened
