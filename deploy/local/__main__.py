@@ -98,10 +98,13 @@ def up(secure: Secure = False, brokers: Brokers = 1) -> None:
 
 
 @cli.command("env")
-def env_command(secure: Secure = False, brokers: Brokers = 1) -> None:
+def env_command(secure: Secure = False, brokers: Brokers = 1, mtls: Annotated[bool, typer.Option(
+        "--mtls", help="the secure stack's mTLS listener instead: a client certificate, no password")
+        ] = False) -> None:
     """Print the NEWSFLOW_* variables that point a newsflow process at a stack
     (`eval "$(python -m deploy.local env --secure)"`)."""
-    for name, value in Stack(get_settings(), secure=secure, brokers=brokers).client_env().items():
+    stack = Stack(get_settings(), secure=secure or mtls, brokers=brokers)
+    for name, value in (stack.mtls_env() if mtls else stack.client_env()).items():
         typer.echo(f"export {name}={value}")
 
 

@@ -57,6 +57,7 @@ ES_ROLE = """newsflow:
 # Port offsets of the other shapes from the configured (plain) ports, so all can run at once
 # (Elasticsearch's transport port is its HTTP port + 100).
 SECURE_OFFSET, BROKERS_OFFSET, ES_SECURE_OFFSET = 100, 200, 10
+MTLS_OFFSET = 50  # the secure shape's mTLS listener: its SASL_SSL port + 50 (9242)
 
 
 def _java_home() -> Path:
@@ -149,6 +150,19 @@ class Stack:
             env["NEWSFLOW_ELASTICSEARCH_PASSWORD_FILE"] = str(m.secret("elasticsearch-password"))
         return env
 
+    def mtls_env(self) -> dict[str, str]:
+        """The secure shape's other way in: TLS with a client certificate, no password."""
+        if not self.secure:
+            raise StackError("only the secure stack has an mTLS listener (up --secure)")
+        m = self.material
+        bootstrap = ",".join(f"127.0.0.1:{port + MTLS_OFFSET}" for port in self.kafka_ports())
+        return {**{k: v for k, v in self.client_env().items() if not k.startswith("NEWSFLOW_KAFKA_")},
+                "NEWSFLOW_KAFKA_BOOTSTRAP": bootstrap,
+                "NEWSFLOW_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "NEWSFLOW_KAFKA_SSL_CA_FILE": str(m.ca),
+                "NEWSFLOW_KAFKA_SSL_CERT_FILE": str(m.cert("client")),
+                "NEWSFLOW_KAFKA_SSL_KEY_FILE": str(m.key("client"))}
+
     def client_settings(self, **overrides: object) -> Settings:
         """The base settings with this stack's addresses and credentials (and `overrides`)."""
         values = {k.removeprefix("NEWSFLOW_").lower(): v for k, v in self.client_env().items()}
@@ -216,16 +230,20 @@ class Stack:
         listener = "SASL_SSL" if self.secure else "PLAINTEXT"
         data = self.kafkas[node - 1].state_dir / "data"
         replicas = min(3, self.brokers)
+        # The secure shape has a second listener for clients that log in with a certificate.
+        clients = f"{listener}://127.0.0.1:{port}" + \
+            (f",MTLS://127.0.0.1:{port + MTLS_OFFSET}" if self.secure else "")
+        protocols = f"{listener}:{listener}" + (",MTLS:SSL" if self.secure else "")
         lines = [
             "process.roles=broker,controller",
             f"node.id={node}",
             "controller.quorum.bootstrap.servers=" + ",".join(f"127.0.0.1:{p + 1}" for p in ports),
-            f"listeners={listener}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-            f"advertised.listeners={listener}://127.0.0.1:{port}",
+            f"listeners={clients},CONTROLLER://127.0.0.1:{controller}",
+            f"advertised.listeners={clients}",
             "controller.listener.names=CONTROLLER",
             # The controllers' quorum stays on loopback in plain text; clients and brokers use
-            # the listener above.
-            f"listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT",
+            # the listeners above.
+            f"listener.security.protocol.map={protocols},CONTROLLER:PLAINTEXT",
             f"inter.broker.listener.name={listener}",
             f"log.dirs={data}",
             f"num.partitions={self.base.topic_partitions}",
@@ -256,8 +274,10 @@ class Stack:
                 "ssl.truststore.type=PEM",
                 f"ssl.truststore.location={m.ca}",
                 "ssl.endpoint.identification.algorithm=https",
-                # A client certificate is checked when one is presented (mTLS), not required.
+                # On SASL_SSL a client certificate is checked when presented; on MTLS it is
+                # required: it is how a client logs in there.
                 "ssl.client.auth=requested",
+                "listener.name.mtls.ssl.client.auth=required",
             ]
         return "\n".join([*lines, ""])
 
@@ -368,9 +388,11 @@ class Stack:
         m = self.material
         tls = config / "tls"
         tls.mkdir(exist_ok=True)
-        for source, target in ((m.ca, "ca.pem"), (m.cert("elasticsearch"), "http.crt"),
-                               (m.key("elasticsearch"), "http.key")):
-            shutil.copyfile(source, tls / target)
+        shutil.copyfile(m.ca, tls / "ca.pem")
+        shutil.copyfile(m.key("elasticsearch"), tls / "http.key")
+        # The node sends its whole chain, as ECK's does, so that its CA can be pinned by
+        # fingerprint (NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT).
+        (tls / "http.crt").write_text(m.cert("elasticsearch").read_text() + m.ca.read_text())
         (config / "users").write_text(f"{ES_USER_NAME}:{bcrypt_hash(m.password('elasticsearch-password'))}\n")
         (config / "users_roles").write_text(f"newsflow:{ES_USER_NAME}\n")
         (config / "roles.yml").write_text(ES_ROLE)

@@ -37,17 +37,16 @@ log = logging.getLogger(__name__)
 
 def client_options(settings: Settings) -> dict[str, Any]:
     """Credentials and trust for the official client: an API key, else a user and password; a
-    CA file and/or a pinned certificate fingerprint (else certifi's CAs)."""
+    CA file or a pinned certificate fingerprint (else certifi's CAs)."""
     options: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True}
     if settings.elasticsearch_api_key is not None:
         options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
     elif settings.elasticsearch_username and settings.elasticsearch_password is not None:
         options["basic_auth"] = (settings.elasticsearch_username,
                                  settings.elasticsearch_password.get_secret_value())
-    if settings.elasticsearch_ca_file:
-        options["ca_certs"] = str(settings.elasticsearch_ca_file)
-    if settings.elasticsearch_ca_fingerprint:
-        options["ssl_assert_fingerprint"] = settings.elasticsearch_ca_fingerprint
+    context = elasticsearch_ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
     return options
 
 
@@ -62,9 +61,6 @@ def make_sync_client(settings: Settings, **overrides: Any) -> Elasticsearch:
 def http_options(settings: Settings) -> dict[str, Any]:
     """For an httpx client that talks to Elasticsearch's REST API itself (the benches' direct
     requests, the local stack's probes): base URL, credentials, trust."""
-    if settings.elasticsearch_ca_fingerprint and not settings.elasticsearch_ca_file:
-        raise ConnectionProblem("plain HTTP clients of Elasticsearch need NEWSFLOW_ELASTICSEARCH_CA_FILE "
-                                "(a fingerprint is checked by the official client only)")
     context = elasticsearch_ssl_context(settings)
     return {"base_url": settings.elasticsearch_url, "headers": elasticsearch_auth_headers(settings),
             **({"verify": context} if context is not None else {})}
@@ -77,8 +73,17 @@ async def check_elasticsearch(settings: Settings, wait: float = 30.0, must_answe
     monitor starts while Elasticsearch is away, to report that)."""
     url = settings.elasticsearch_url
     has_credentials = settings.elasticsearch_api_key is not None or settings.elasticsearch_username
-    es = make_client(settings, retry_on_timeout=False, max_retries=0, request_timeout=5)
     deadline = asyncio.get_running_loop().time() + wait
+    while True:  # reading a pinned certificate needs the node up
+        try:
+            es = make_client(settings, retry_on_timeout=False, max_retries=0, request_timeout=5)
+            break
+        except Unreachable:
+            if not must_answer:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1.0)
     try:
         while True:
             try:

@@ -203,6 +203,10 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
             except UnsupportedSaslMechanismError as exc:
                 raise ConnectionProblem(f"Kafka at {address}: {exc}") from None
             except KafkaError as exc:
+                if _ssl_cause(exc):  # the broker refused the handshake, e.g. without a certificate
+                    why = reason(exc)
+                    raise ConnectionProblem(f"Kafka at {address} ({protocol}): {why}{_tls_hint(why)}"
+                                            ) from None
                 if getattr(exc, "errno", None) in (58, 33, 34):  # authentication errors
                     raise ConnectionProblem(
                         f"Kafka at {address}: SASL authentication failed for user {user!r} "
@@ -222,7 +226,21 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
         await asyncio.sleep(1.0)
 
 
+def _ssl_cause(exc: BaseException) -> bool:
+    seen: BaseException | None = exc.__cause__
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 def _tls_hint(why: str) -> str:
+    if "CERTIFICATE_REQUIRED" in why.upper():
+        return ("; this listener wants a client certificate: NEWSFLOW_KAFKA_SSL_CERT_FILE and "
+                "NEWSFLOW_KAFKA_SSL_KEY_FILE")
+    if any(alert in why.upper() for alert in ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")):
+        return "; the brokers do not trust this client certificate (signed by another CA?)"
     if "Hostname mismatch" in why or "IP address mismatch" in why:
         return ("; connect by a name the certificate holds (or NEWSFLOW_KAFKA_SSL_VERIFY_HOSTNAME=0, "
                 "which gives up checking who answers)")

@@ -10,7 +10,10 @@ on a configuration mistake. Messages never contain a secret.
 from __future__ import annotations
 
 import base64
+import hashlib
+import socket
 import ssl
+from urllib.parse import urlparse
 
 from shared.settings import Settings
 
@@ -71,14 +74,51 @@ def kafka_security_options(settings: Settings) -> dict[str, object]:
 
 
 def elasticsearch_ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    """For https:// URLs with a CA file: that CA (else certifi's, by the client's default)."""
-    if not settings.elasticsearch_ca_file:
-        return None
-    try:
-        return ssl.create_default_context(cafile=str(settings.elasticsearch_ca_file))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConnectionProblem(f"NEWSFLOW_ELASTICSEARCH_CA_FILE could not be loaded: {_reason(exc)}"
-                                ) from None
+    """For https:// URLs: the CA file's CA, or the certificate a fingerprint pins (else None:
+    certifi's CAs, by the client's default)."""
+    if settings.elasticsearch_ca_file:
+        try:
+            return ssl.create_default_context(cafile=str(settings.elasticsearch_ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectionProblem(f"NEWSFLOW_ELASTICSEARCH_CA_FILE could not be loaded: {_reason(exc)}"
+                                    ) from None
+    if settings.elasticsearch_ca_fingerprint:
+        return pinned_context(settings.elasticsearch_url, settings.elasticsearch_ca_fingerprint)
+    return None
+
+
+_pinned: dict[tuple[str, str], str] = {}  # (url, fingerprint) → the pinned certificate, PEM
+
+
+def pinned_context(url: str, fingerprint: str, timeout: float = 5.0) -> ssl.SSLContext:
+    """Trust on first use, pinned: the node's certificate chain is read once without checking
+    it, the certificate whose SHA-256 is `fingerprint` (the CA's, as Elasticsearch prints it,
+    or the node's own) becomes the one trust anchor, and every connection is then verified
+    against it as with a CA file, hostname included. aiohttp can pin only the node's own
+    certificate, and Python 3.11 reads a peer's chain only through `_sslobj`."""
+    wanted = fingerprint.replace(":", "").strip().lower()
+    key = (url, wanted)
+    if key not in _pinned:
+        parsed = urlparse(url)
+        host, port = parsed.hostname or "localhost", parsed.port or 443
+        probe = ssl.create_default_context()
+        probe.check_hostname, probe.verify_mode = False, ssl.CERT_NONE
+        try:
+            with socket.create_connection((host, port), timeout=timeout) as raw, \
+                    probe.wrap_socket(raw, server_hostname=host) as tls:
+                chain = tls._sslobj.get_unverified_chain() or []  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise Unreachable(f"Elasticsearch at {url} did not answer to read its certificates: "
+                              f"{_reason(exc)}") from None
+        found = {hashlib.sha256(cert.public_bytes(ssl._ssl.ENCODING_DER)).hexdigest():  # type: ignore[attr-defined]
+                 cert.public_bytes(ssl._ssl.ENCODING_PEM) for cert in chain}  # type: ignore[attr-defined]
+        if wanted not in found:
+            raise ConnectionProblem(f"Elasticsearch at {url}: no certificate it sends has the SHA-256 "
+                                    "fingerprint in NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT")
+        _pinned[key] = found[wanted]
+    context = ssl.create_default_context(cadata=_pinned[key])
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the anchor may be the node's own
+    return context
 
 
 def elasticsearch_auth_headers(settings: Settings) -> dict[str, str]:

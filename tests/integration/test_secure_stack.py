@@ -5,7 +5,9 @@ clear line and a non-zero exit at start, never a hang or an endless retry."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -91,6 +93,32 @@ def test_the_cli_works(secure: Pipeline) -> None:
     result = _start("lag", stack=None, env=secure.services.env)
     assert result.returncode == 0, result.stderr
     assert "extraction" in result.stdout and "lag" in result.stdout
+
+
+def test_mtls_clients_log_in_with_a_certificate(secure: Pipeline, secure_stack: Stack) -> None:
+    """The secure stack's second listener takes a client certificate instead of a password."""
+    env = {**secure.services.env, **secure_stack.mtls_env()}
+    assert env["NEWSFLOW_KAFKA_SECURITY_PROTOCOL"] == "SSL"
+    result = _start("lag", stack=None, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "extraction" in result.stdout
+    refused = _start("lag", stack=None, env=env,
+                     NEWSFLOW_KAFKA_SSL_CERT_FILE="", NEWSFLOW_KAFKA_SSL_KEY_FILE="")
+    assert refused.returncode == EXIT_CONNECTION
+    assert "wants a client certificate" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_elasticsearch_by_its_ca_fingerprint(secure: Pipeline, secure_stack: Stack) -> None:
+    """No CA file: the CA's SHA-256, as Elasticsearch prints it, pins the node's chain."""
+    der = ssl.PEM_cert_to_DER_cert(secure_stack.material.ca.read_text())
+    fingerprint = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+    result = _start("init", stack=None, env=secure.services.env, NEWSFLOW_ELASTICSEARCH_CA_FILE="",
+                    NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT=fingerprint)
+    assert result.returncode == 0, result.stderr
+    assert "index" in result.stdout
+    wrong = _start("init", stack=None, env=secure.services.env, NEWSFLOW_ELASTICSEARCH_CA_FILE="",
+                   NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT="00" * 32)
+    assert wrong.returncode == EXIT_CONNECTION and "fingerprint" in wrong.stderr, wrong.stderr
 
 
 @pytest.mark.parametrize(("module", "override", "expected"), [

@@ -39,7 +39,7 @@ def test_three_brokers_form_one_quorum_with_replicated_internal_topics(tmp_path:
     assert stack._quorum_arguments() == voters  # every node is formatted with the same voters
 
 
-def test_secure_kafka_listens_on_sasl_ssl_only_and_elasticsearch_over_https(tmp_path: Path) -> None:
+def test_secure_kafka_listens_on_sasl_ssl_and_mtls_only_and_elasticsearch_over_https(tmp_path: Path) -> None:
     stack = Stack(Settings(cache_dir=tmp_path), secure=True)
     stack.kafka_state.mkdir(parents=True)
     env = stack.client_env()
@@ -48,7 +48,10 @@ def test_secure_kafka_listens_on_sasl_ssl_only_and_elasticsearch_over_https(tmp_
     password = Path(env["NEWSFLOW_KAFKA_SASL_PASSWORD_FILE"]).read_text().strip()
     assert len(password) >= 24 and password not in "".join(env.values())
     props = _properties(stack._kafka_properties(1))
-    assert props["listeners"] == "SASL_SSL://127.0.0.1:9192,CONTROLLER://127.0.0.1:9193"
+    assert props["listeners"] == \
+        "SASL_SSL://127.0.0.1:9192,MTLS://127.0.0.1:9242,CONTROLLER://127.0.0.1:9193"
+    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:PLAINTEXT"
+    assert props["listener.name.mtls.ssl.client.auth"] == "required"  # a certificate is the login
     assert props["inter.broker.listener.name"] == "SASL_SSL"
     assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
     assert "ScramLoginModule required" in props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]

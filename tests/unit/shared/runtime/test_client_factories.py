@@ -8,8 +8,10 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-# The settings model parses the addresses (ports) it defines; it connects to nothing.
-FACTORIES = {"shared/runtime/kafka.py", "shared/runtime/elasticsearch.py", "shared/settings.py"}
+# The settings model parses the addresses (ports) it defines; security.py makes the factories'
+# TLS contexts (pinning a fingerprint reads the node's certificates).
+FACTORIES = {"shared/runtime/kafka.py", "shared/runtime/elasticsearch.py", "shared/runtime/security.py",
+             "shared/settings.py"}
 CLIENT_CLASSES = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient", "AIOKafkaClient",
                   "AsyncElasticsearch", "Elasticsearch", "KafkaProducer", "KafkaConsumer",
                   "KafkaAdminClient", "create_conn"}

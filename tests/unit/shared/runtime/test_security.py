@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import socket
 import ssl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +18,7 @@ from shared.contracts.topology import Topic
 from shared.runtime.elasticsearch import client_options as es_options
 from shared.runtime.elasticsearch import http_options
 from shared.runtime.kafka import client_options, make_admin, make_producer, make_reader, wanted_topic
-from shared.runtime.security import ConnectionProblem, elasticsearch_auth_headers
+from shared.runtime.security import ConnectionProblem, elasticsearch_auth_headers, pinned_context
 from shared.settings import Settings
 
 
@@ -91,20 +96,70 @@ def test_elasticsearch_api_key_wins_over_a_user(material: Material) -> None:
                         elasticsearch_ca_file=material.ca)
     options = es_options(settings)
     assert options["api_key"] == "a2V5" and "basic_auth" not in options
-    assert options["ca_certs"] == str(material.ca)
+    assert [c["subject"][1][0][1] for c in options["ssl_context"].get_ca_certs()] == ["newsflow local CA"]
     assert elasticsearch_auth_headers(settings) == {"Authorization": "ApiKey a2V5"}
     assert isinstance(http_options(settings)["verify"], ssl.SSLContext)
 
 
-def test_elasticsearch_user_and_fingerprint() -> None:
-    settings = Settings(elasticsearch_username="newsflow", elasticsearch_password="pw",
-                        elasticsearch_ca_fingerprint="AB:CD")
+def test_elasticsearch_user_and_password() -> None:
+    settings = Settings(elasticsearch_username="newsflow", elasticsearch_password="pw")
     options = es_options(settings)
-    assert options["basic_auth"] == ("newsflow", "pw")
-    assert options["ssl_assert_fingerprint"] == "AB:CD"
+    assert options["basic_auth"] == ("newsflow", "pw") and "ssl_context" not in options
     assert elasticsearch_auth_headers(settings) == {"Authorization": "Basic bmV3c2Zsb3c6cHc="}
-    with pytest.raises(ConnectionProblem, match="CA_FILE"):
-        http_options(settings)  # httpx cannot pin a fingerprint
+
+
+@pytest.fixture
+def tls_node(material: Material, tmp_path: Path) -> Iterator[int]:
+    """A TLS server on loopback that sends the chain Elasticsearch's local node sends (its
+    certificate, then the CA), and closes each connection after the handshake."""
+    chain = tmp_path / "chain.pem"
+    chain.write_text(material.cert("elasticsearch").read_text() + material.ca.read_text())
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(chain), str(material.key("elasticsearch")))
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with contextlib.suppress(ssl.SSLError, OSError), context.wrap_socket(conn, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def _sha256(pem: Path) -> str:
+    der = ssl.PEM_cert_to_DER_cert(pem.read_text())
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())  # as Elasticsearch prints it
+
+
+@pytest.mark.parametrize("pinned", ["ca", "node"])
+def test_a_fingerprint_pins_the_ca_or_the_node_certificate(
+        material: Material, tls_node: int, pinned: str) -> None:
+    url = f"https://127.0.0.1:{tls_node}"
+    certificate = material.ca if pinned == "ca" else material.cert("elasticsearch")
+    context = pinned_context(url, _sha256(certificate))
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    with socket.create_connection(("127.0.0.1", tls_node)) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.getpeercert()["subject"][1][0][1] == "newsflow elasticsearch"
+    settings = Settings(elasticsearch_url=url, elasticsearch_ca_fingerprint=_sha256(certificate))
+    assert isinstance(es_options(settings)["ssl_context"], ssl.SSLContext)
+    assert isinstance(http_options(settings)["verify"], ssl.SSLContext)
+
+
+def test_a_fingerprint_no_certificate_has_is_a_connection_problem(material: Material, tls_node: int) -> None:
+    with pytest.raises(ConnectionProblem, match="no certificate it sends has the SHA-256 fingerprint"):
+        pinned_context(f"https://127.0.0.1:{tls_node}", _sha256(material.cert("client")))
 
 
 def test_the_local_ca_signs_servers_for_loopback(material: Material, tmp_path: Path) -> None:
