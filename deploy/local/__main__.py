@@ -86,7 +86,7 @@ def up(secure: Secure = False, brokers: Brokers = 1) -> None:
     prints what a newsflow process needs to use them (export those lines in its shell)."""
     stack = Stack(get_settings(), secure=secure, brokers=brokers)
     seconds = stack.up()
-    asyncio.run(prepare(stack.client_settings()))
+    asyncio.run(prepare(stack.settings))
     typer.echo(f"stack up in {seconds:.1f}s: kafka {stack.settings.kafka_bootstrap}, "
                f"elasticsearch {stack.settings.elasticsearch_url}")
     typer.echo(f"logs: {', '.join(str(k.log_file) for k in stack.kafkas)}, "
@@ -112,7 +112,7 @@ def env_command(secure: Secure = False, brokers: Brokers = 1, mtls: Annotated[bo
 def down(secure: Secure = False, brokers: Brokers = 1) -> None:
     """Stop the services and the stack that this tool started."""
     stack = Stack(get_settings(), secure=secure, brokers=brokers)
-    services = _services(stack.settings).down() if not secure and brokers == 1 else []
+    services = _services(stack.settings).down() if stack.plain else []
     stopped = services + stack.down()
     typer.echo(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 

@@ -47,12 +47,15 @@ class Material:
     def secret(self, name: str) -> Path:
         return self.secrets / name
 
-    def password(self, name: str) -> str:
-        """A random password, made on first use and kept in `secrets/<name>`."""
+    def password_file(self, name: str) -> Path:
+        """`secrets/<name>`, holding a random password made on first use."""
         path = self.secret(name)
         if not path.exists():
             _write_private(path, secrets.token_urlsafe(24) + "\n")
-        return path.read_text().strip()
+        return path
+
+    def password(self, name: str) -> str:
+        return self.password_file(name).read_text().strip()
 
     def ensure(self) -> None:
         """The CA and the certificates: `kafka` and `elasticsearch` for 127.0.0.1 and localhost,

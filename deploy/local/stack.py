@@ -136,18 +136,16 @@ class Stack:
                 env["NEWSFLOW_KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
         if self.secure:
             m = self.material
-            m.password("kafka-password")
             env.update({
                 "NEWSFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
                 "NEWSFLOW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
                 "NEWSFLOW_KAFKA_SASL_USERNAME": KAFKA_USER,
-                "NEWSFLOW_KAFKA_SASL_PASSWORD_FILE": str(m.secret("kafka-password")),
+                "NEWSFLOW_KAFKA_SASL_PASSWORD_FILE": str(m.password_file("kafka-password")),
                 "NEWSFLOW_KAFKA_SSL_CA_FILE": str(m.ca),
                 "NEWSFLOW_ELASTICSEARCH_CA_FILE": str(m.ca),
+                "NEWSFLOW_ELASTICSEARCH_USERNAME": ES_USER_NAME,
+                "NEWSFLOW_ELASTICSEARCH_PASSWORD_FILE": str(m.password_file("elasticsearch-password")),
             })
-            m.password("elasticsearch-password")
-            env["NEWSFLOW_ELASTICSEARCH_USERNAME"] = ES_USER_NAME
-            env["NEWSFLOW_ELASTICSEARCH_PASSWORD_FILE"] = str(m.secret("elasticsearch-password"))
         return env
 
     def mtls_env(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
+from elastic_transport import TlsError
 from elasticsearch import (
     ApiError,
     AsyncElasticsearch,
@@ -29,6 +30,7 @@ from shared.runtime.security import (
     elasticsearch_auth_headers,
     elasticsearch_ssl_context,
     reason,
+    ssl_error_in,
 )
 from shared.settings import Settings
 
@@ -103,7 +105,7 @@ async def check_elasticsearch(settings: Settings, wait: float = 30.0, must_answe
                 return  # it answered; a cluster-level error is not a connection problem
             except TransportError as exc:
                 why = reason(exc)
-                if "certificate" in why or "fingerprint" in why.lower() or "SSL" in why:
+                if isinstance(exc, TlsError) or ssl_error_in(exc):
                     raise ConnectionProblem(
                         f"Elasticsearch at {url}: {why}; name its CA in NEWSFLOW_ELASTICSEARCH_CA_FILE "
                         "or pin it with NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT") from None

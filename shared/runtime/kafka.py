@@ -27,7 +27,13 @@ from aiokafka.errors import (
 from shared.contracts.headers import headers_for
 from shared.contracts.messages import RawArticle
 from shared.contracts.topology import Stage, StageSpec, Topic, partition_count, topic_configs, topic_name
-from shared.runtime.security import ConnectionProblem, Unreachable, kafka_security_options, reason
+from shared.runtime.security import (
+    ConnectionProblem,
+    Unreachable,
+    kafka_security_options,
+    reason,
+    ssl_error_in,
+)
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -203,7 +209,7 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
             except UnsupportedSaslMechanismError as exc:
                 raise ConnectionProblem(f"Kafka at {address}: {exc}") from None
             except KafkaError as exc:
-                if _ssl_cause(exc):  # the broker refused the handshake, e.g. without a certificate
+                if ssl_error_in(exc):  # the broker refused the handshake, e.g. without a certificate
                     why = reason(exc)
                     raise ConnectionProblem(f"Kafka at {address} ({protocol}): {why}{_tls_hint(why)}"
                                             ) from None
@@ -224,15 +230,6 @@ async def check_kafka(settings: Settings, wait: float = 30.0) -> None:
             raise Unreachable(f"Kafka unreachable at {settings.kafka_bootstrap} ({protocol}) after "
                               f"{wait:.0f}s: {last}{hint}")
         await asyncio.sleep(1.0)
-
-
-def _ssl_cause(exc: BaseException) -> bool:
-    seen: BaseException | None = exc.__cause__
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__
-    return False
 
 
 def _tls_hint(why: str) -> str:

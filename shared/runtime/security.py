@@ -10,9 +10,11 @@ on a configuration mistake. Messages never contain a secret.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import socket
 import ssl
+from pathlib import Path
 from urllib.parse import urlparse
 
 from shared.settings import Settings
@@ -39,20 +41,26 @@ def kafka_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     a client certificate and key for mTLS, hostname verification unless turned off."""
     if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
         return None
+    password = settings.kafka_ssl_key_password
     try:
-        context = ssl.create_default_context(
-            cafile=str(settings.kafka_ssl_ca_file) if settings.kafka_ssl_ca_file else None)
-        if settings.kafka_ssl_cert_file:
-            password = settings.kafka_ssl_key_password
-            context.load_cert_chain(
-                str(settings.kafka_ssl_cert_file),
-                str(settings.kafka_ssl_key_file) if settings.kafka_ssl_key_file else None,
-                password.get_secret_value() if password else None)
+        return _tls_context(settings.kafka_ssl_ca_file, settings.kafka_ssl_cert_file,
+                            settings.kafka_ssl_key_file, password.get_secret_value() if password else None,
+                            settings.kafka_ssl_verify_hostname)
     except (OSError, ssl.SSLError) as exc:
         raise ConnectionProblem(f"Kafka TLS files could not be loaded "
                                 f"(NEWSFLOW_KAFKA_SSL_CA_FILE / _CERT_FILE / _KEY_FILE): {_reason(exc)}"
                                 ) from None
-    context.check_hostname = settings.kafka_ssl_verify_hostname
+
+
+@functools.lru_cache(maxsize=16)
+def _tls_context(ca_file: Path | None, cert_file: Path | None, key_file: Path | None,
+                 key_password: str | None, check_hostname: bool = True) -> ssl.SSLContext:
+    """Built once per process and configuration: a client is made for every health check and
+    lag reading, and loading the files each time would be work repeated for nothing."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None, key_password)
+    context.check_hostname = check_hostname
     return context
 
 
@@ -78,7 +86,7 @@ def elasticsearch_ssl_context(settings: Settings) -> ssl.SSLContext | None:
     certifi's CAs, by the client's default)."""
     if settings.elasticsearch_ca_file:
         try:
-            return ssl.create_default_context(cafile=str(settings.elasticsearch_ca_file))
+            return _tls_context(settings.elasticsearch_ca_file, None, None, None)
         except (OSError, ssl.SSLError) as exc:
             raise ConnectionProblem(f"NEWSFLOW_ELASTICSEARCH_CA_FILE could not be loaded: {_reason(exc)}"
                                     ) from None
@@ -144,12 +152,18 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def reason(exc: BaseException) -> str:
-    """Walks the exception's causes for the most telling one (a certificate error inside a
-    connection error), as one line."""
+def ssl_error_in(exc: BaseException) -> ssl.SSLError | None:
+    """The SSL library's error among the exception and its causes (a refused handshake inside
+    a connection error), if there is one."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLError):
-            return _reason(seen)
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return _reason(exc)
+    return None
+
+
+def reason(exc: BaseException) -> str:
+    """The most telling cause of an exception (a certificate error inside a connection error),
+    as one line."""
+    return _reason(ssl_error_in(exc) or exc)
