@@ -31,7 +31,7 @@ from bench.data import read_bbc
 from bench.local import cpu_seconds, free_port, start_namespace
 from deploy.local.services import drop_namespace
 from services.subscriptions.routes import new_webhook_secret
-from shared.contracts.alerts import Subscription
+from shared.contracts.alerts import Subscription, WebhookSecret
 from shared.contracts.topology import Topic
 from shared.http.api_keys import new_key
 from shared.runtime.kafka import make_producer
@@ -71,7 +71,8 @@ async def run(args: argparse.Namespace) -> None:
         subscription = Subscription(subscription_id=f"bg{n}", owner=key.key_id, name=query,
                                     query=query, feed_token=uuid.uuid4().hex,
                                     webhook_url=background_hook, max_alerts_per_hour=100_000,
-                                    webhook_secrets=[new_webhook_secret()] if background_hook else [])
+                                    webhook_secrets=[WebhookSecret(secret=new_webhook_secret())]
+                                    if background_hook else [])
         await producer.send(settings.topic(Topic.SUBSCRIPTIONS.value), subscription.to_bytes(),
                             key=subscription.subscription_id.encode())
     await producer.flush()

@@ -16,7 +16,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 # Secrets that may also come from a file named by NEWSFLOW_<NAME>_FILE (how Kubernetes and Docker
 # mount secrets); the file's content wins over nothing, the variable itself wins over the file.
 SECRET_FIELDS = ("kafka_sasl_password", "kafka_ssl_key_password", "elasticsearch_api_key",
-                 "elasticsearch_password", "api_key")
+                 "elasticsearch_password", "api_key", "secrets_key")
 
 
 def _default_cache_dir() -> Path:
@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     elasticsearch_api_key_file: Path | None = None
     elasticsearch_password_file: Path | None = None
     api_key_file: Path | None = None
+    secrets_key_file: Path | None = None
     ingest_host: str = "127.0.0.1"
     ingest_port: int = 8001
     search_host: str = "127.0.0.1"
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     monitor_host: str = "127.0.0.1"
     monitor_port: int = 8002
     monitor_poll_seconds: float = Field(default=5.0, gt=0)
+    # The monitor's dead-letter view keeps the newest this many letters' summaries.
+    monitor_max_letters: int = Field(default=10_000, ge=10)
     # Workers serve /metrics on metrics_port_base + their row in the topology table (the next
     # free port, in steps of the table's length, when several run on one host).
     metrics_host: str = "127.0.0.1"
@@ -90,7 +93,30 @@ class Settings(BaseSettings):
     require_ingest_key: bool = True
     require_admin_key: bool = True
     require_read_key: bool = False
+    # The monitor's API and page (topics, lag, dead letters with their payloads) take a key
+    # with the ops scope (admin implies it); /metrics and /health stay open for scrapers.
+    require_ops_key: bool = True
     api_key: SecretStr | None = None
+
+    # Doors. A request body over this many bytes is refused (413) by the search and monitor
+    # APIs before anything else reads it (ingest has its own, larger limits below).
+    api_max_body_bytes: int = Field(default=262_144, ge=1_000)
+    # Host names the APIs answer to (comma-separated, e.g. "news.example.org,localhost"): any
+    # other Host header is a 400, so a DNS-rebinding page cannot read the open endpoints.
+    # Empty: any host (the laptop default).
+    allowed_hosts: str = ""
+    # Failed keys: more than `failed_key_limit` unknown or revoked keys from one client address
+    # within the window and that client hears 429 with Retry-After until the window ends.
+    failed_key_limit: int = Field(default=10, ge=1)
+    failed_key_window_seconds: float = Field(default=60.0, gt=0)
+    # Per-key quotas.
+    max_subscriptions_per_key: int = Field(default=100, ge=1)
+    max_streams_per_key: int = Field(default=5, ge=1)
+    # The key that seals webhook secrets and feed tokens on news.subscriptions (Fernet keys,
+    # comma-separated: the first seals, every one opens, so a new key goes first and an old
+    # one is dropped once `newsflow keys reseal` has run). Unset: a key made once and kept at
+    # <cache_dir>/state/secrets.key, which every process on one machine shares.
+    secrets_key: SecretStr | None = None
 
     # Ingest limits.
     # An article's text or HTML, in bytes, the same on /articles and in a batch; a request's
@@ -152,6 +178,9 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=64, ge=1)
     alert_max_per_hour: int = Field(default=60, ge=1)  # per subscription; the rest go to a digest
     digest_check_seconds: float = Field(default=30.0, gt=0)
+    # The alert history (history pages, feeds, each alert's delivery state) keeps this many
+    # days, as daily indices; older ones are dropped whole.
+    alert_history_days: int = Field(default=30, ge=1)
     sse_ping_seconds: float = Field(default=15.0, gt=0)
     sse_send_timeout_seconds: float = Field(default=10.0, gt=0)
     # Outbound requests (webhooks) may not reach loopback, private, link-local or metadata
@@ -168,7 +197,8 @@ class Settings(BaseSettings):
     @field_validator("kafka_ssl_ca_file", "kafka_ssl_cert_file", "kafka_ssl_key_file",
                      "elasticsearch_ca_file", "kafka_sasl_password_file", "kafka_ssl_key_password_file",
                      "elasticsearch_api_key_file", "elasticsearch_password_file", "api_key_file",
-                     "elasticsearch_ca_fingerprint", "kafka_sasl_username", "elasticsearch_username",
+                     "secrets_key_file", "elasticsearch_ca_fingerprint", "kafka_sasl_username",
+                     "elasticsearch_username",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -122,8 +122,14 @@ async def drop_namespace(settings: Settings) -> None:
         await admin.close()
     es = make_client(settings)
     try:
-        indices = await es.indices.get(index=f"{settings.index_alias}-v*")
+        # The news index versions and the alert history's daily indices.
+        indices = await es.indices.get(index=f"{settings.index_alias}-v*,{settings.index_alias}-alerts-*,"
+                                             f"{settings.index_alias}-deliveries-*",
+                                       ignore_unavailable=True, allow_no_indices=True)
         if indices.body:  # deletes need names, not wildcards, on a default node
             await es.indices.delete(index=",".join(indices.body))
+        for template in ("alerts", "deliveries"):
+            await es.options(ignore_status=404).indices.delete_index_template(
+                name=f"{settings.index_alias}-{template}-template")
     finally:
         await es.close()

@@ -17,12 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from services.admin.file_import import Item, find_files, read_items
-from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, KeyScope
+from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, KeyScope, Subscription
+from shared.contracts.messages import utcnow
 from shared.contracts.topology import Topic, consuming_stages
 from shared.http.api_keys import new_key, revoked
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
 from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
 from shared.runtime.preflight import check_connections, exit_on_problem
+from shared.runtime.sealing import Sealer
 from shared.runtime.security import ConnectionProblem
 from shared.runtime.tables import Table, write_row
 from shared.settings import Settings, get_settings
@@ -171,7 +173,7 @@ def _auth(settings: Settings) -> dict[str, str]:
 @keys_app.command("create")
 def keys_create(name: Annotated[str, typer.Argument(help="who or what the key is for")],
                 scope: Annotated[list[str] | None, typer.Option(
-                    help="ingest, read, alerts or admin (all of them); repeatable; "
+                    help="ingest, read, alerts, ops or admin (all of them); repeatable; "
                          "default: read and alerts")] = None) -> None:
     """Create a key and print it: it is shown this once (only its hash is stored)."""
     settings = connected_settings(kafka=True)
@@ -206,6 +208,35 @@ def keys_revoke(key_id: str) -> None:
         typer.echo(f"no key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+@keys_app.command("reseal")
+def keys_reseal() -> None:
+    """Seal every subscription's webhook secrets and feed token again with the first key of
+    NEWSFLOW_SECRETS_KEY (after a new key was put first): then the old key can be dropped."""
+    settings = connected_settings(kafka=True)
+
+    async def run() -> int:
+        table: Table[Subscription] = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+        await table.start()
+        await table.wait_caught_up()
+        await table.stop()
+        sealer = Sealer(settings)
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            for row in table.values():
+                secrets = [s.model_copy(update={"secret": sealer.reseal(s.secret)})
+                           for s in row.webhook_secrets]
+                await write_row(producer, settings, Topic.SUBSCRIPTIONS, row.subscription_id,
+                                row.model_copy(update={"webhook_secrets": secrets,
+                                                       "feed_token": sealer.reseal(row.feed_token),
+                                                       "updated_at": utcnow()}))
+        finally:
+            await producer.stop()
+        return len(table.values())
+
+    typer.echo(f"resealed {asyncio.run(run())} subscriptions")
 
 
 @keys_app.command("list")

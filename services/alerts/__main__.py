@@ -1,6 +1,7 @@
 """python -m services.alerts: news.enriched → news.alerts, every subscription matched in process.
 
-The subscriptions table is read whole before the first article, so a restarted matcher
+The API-keys and subscriptions tables are read whole before the first article (a revoked
+key's subscriptions match nothing from the moment its row arrives), so a restarted matcher
 never misses a subscription; alert ids are deterministic, so a replayed batch repeats ids and
 the deliverer drops the repeats.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.alerts.live import LiveSubscriptions
-from shared.contracts.alerts import AlertEvent, Subscription
+from shared.contracts.alerts import AlertEvent, ApiKey, Subscription
 from shared.contracts.topology import Stage, Topic, spec
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.stage import BatchBounds, TopicSink, run_stage
@@ -22,12 +23,13 @@ stage = spec(Stage.ALERTING)
 
 
 class AlertSink(TopicSink):
-    def __init__(self, table: Table[Subscription], live: LiveSubscriptions, producer: Any) -> None:
+    def __init__(self, tables: list[Table[Any]], live: LiveSubscriptions, producer: Any) -> None:
         super().__init__(stage, settings, live.alerts_for, producer, key_of=_owner_key)
-        self.table = table
+        self.tables = tables
 
     async def close(self) -> None:
-        await self.table.stop()
+        for table in self.tables:
+            await table.stop()
 
 
 def _owner_key(alert: AlertEvent) -> bytes:
@@ -37,11 +39,14 @@ def _owner_key(alert: AlertEvent) -> bytes:
 async def make_sink(producer: Any, _consumer: Any) -> AlertSink:
     await ensure_topics(settings)
     live = LiveSubscriptions()
-    table = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
-    table.listeners.append(live.on_change)
-    await table.start()
-    await table.wait_caught_up()
-    return AlertSink(table, live, producer)
+    keys = Table(settings, Topic.API_KEYS, ApiKey)
+    keys.listeners.append(live.on_key)
+    subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    subscriptions.listeners.append(live.on_change)
+    for table in (keys, subscriptions):
+        await table.start()
+        await table.wait_caught_up()
+    return AlertSink([keys, subscriptions], live, producer)
 
 
 # Alerts are latency-bound: take what is there, do not linger for a fuller batch.

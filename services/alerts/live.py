@@ -9,7 +9,7 @@ import threading
 from services.alerts.candidates import SubscriptionIndex
 from services.alerts.matching import ArticleView, SubscriptionQuery
 from services.search_api.query_language import QuerySyntaxError
-from shared.contracts.alerts import AlertEvent, Subscription
+from shared.contracts.alerts import AlertEvent, ApiKey, Subscription
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
 from shared.runtime.metrics import ALERTS_MATCHED
@@ -30,13 +30,25 @@ class LiveSubscriptions:
     def __init__(self) -> None:
         self.index = SubscriptionIndex()
         self.subscriptions: dict[str, Subscription] = {}
+        self.revoked: set[str] = set()  # key ids: their subscriptions match nothing
         self._lock = threading.Lock()
+
+    def on_key(self, key_id: str, record: ApiKey | None) -> None:
+        """The API-keys table's listener: a revoked (or deleted) key's subscriptions stop."""
+        if record is not None and record.revoked_at is None:
+            return
+        with self._lock:
+            self.revoked.add(key_id)
+            for sid in [sid for sid, sub in self.subscriptions.items() if sub.owner == key_id]:
+                self.index.remove(sid)
+                del self.subscriptions[sid]
 
     def on_change(self, key: str, subscription: Subscription | None) -> None:
         with self._lock:
             self.index.remove(key)
             self.subscriptions.pop(key, None)
-            if subscription is None or not subscription.active or subscription.kind != "news":
+            if subscription is None or not subscription.active or subscription.kind != "news" \
+                    or subscription.owner in self.revoked:
                 return
             try:
                 compiled = SubscriptionQuery.compile(subscription.query, filters_by_facet(subscription))

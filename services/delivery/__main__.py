@@ -15,11 +15,12 @@ import aiohttp
 from aiokafka.partitioner import murmur2
 
 from services.delivery.deliverer import Deliverer
-from shared.contracts.alerts import Delivery, EndpointHealth, Subscription
+from shared.contracts.alerts import ApiKey, Delivery, EndpointHealth, Subscription
 from shared.contracts.topology import Stage, Topic, spec, topic_name
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.stage import BatchBounds, Decoded, Outcome, run_stage
 from shared.runtime.tables import Table
+from shared.runtime.tasks import supervised
 from shared.settings import get_settings
 
 settings = get_settings()
@@ -32,7 +33,9 @@ class DeliverySink:
         self.tables = tables
         self.session = session
         self.stop = asyncio.Event()
-        self.loop = asyncio.create_task(deliverer.run(self.stop), name="webhook attempts")
+        # A failure in the loop (a broker timeout while a digest is saved) restarts it: alerts
+        # never pile up as pending behind a dead loop while heartbeats say OK.
+        self.loop = supervised("webhook attempts", lambda: deliverer.run(self.stop))
 
     async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
         await self.deliverer.accept_all([item.message for item in batch], stop)
@@ -49,11 +52,10 @@ class DeliverySink:
 
 async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
     await ensure_topics(settings)
+    keys = Table(settings, Topic.API_KEYS, ApiKey)
     subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
-    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {EndpointHealth.key(""): EndpointHealth})
-    for table in (subscriptions, deliveries):
-        await table.start()
-        await table.wait_caught_up()
+    deliveries = Table(settings, Topic.DELIVERIES, Delivery)
+    endpoints = Table(settings, Topic.ENDPOINTS, EndpointHealth)
     alerts_topic = topic_name(settings, Topic.ALERTS)
 
     def owned(owner: str) -> bool:
@@ -66,8 +68,14 @@ async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
 
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.webhook_concurrency, ttl_dns_cache=0))
-    deliverer = Deliverer(settings, producer, subscriptions, deliveries, session, owned)
-    return DeliverySink(deliverer, [subscriptions, deliveries], session)
+    # Made before the tables load: it hears every row as it arrives, and keeps only what is in
+    # flight (memory does not grow with the delivery history).
+    deliverer = Deliverer(settings, producer, subscriptions, deliveries, session, owned, keys=keys,
+                          endpoints=endpoints)
+    for table in (keys, subscriptions, endpoints, deliveries):
+        await table.start()
+        await table.wait_caught_up()
+    return DeliverySink(deliverer, [keys, subscriptions, endpoints, deliveries], session)
 
 
 run_stage(stage, make_sink, BatchBounds(settings.stage_batch_size, 0.5, 0.0))

@@ -11,6 +11,12 @@ where the last one was: what is due is sent, what waits for a retry keeps its ti
   alerts in a row the endpoint is disabled; its owner sees why on the subscription.
 - Digest subscriptions, and alerts over a subscription's hourly limit, are queued and go out
   as one delivery when their hour (or day) is over.
+
+Memory holds what is in flight only: rows waiting for an attempt or a digest. A final state
+(delivered, failed, digested) leaves memory as it is written (it lives on in the alert history
+and, until it expires, on the topic); the ids of the last `RECENT_IDS` alerts are kept to drop
+repeats, and the send times of the last hour for the hourly limit. A deleted subscription's
+counters go with it, and what it had queued fails at the next digest check.
 """
 
 from __future__ import annotations
@@ -21,19 +27,19 @@ import heapq
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from aiokafka.errors import KafkaError
 
 from services.delivery.schedule import next_wait, parse_retry_after
 from services.delivery.signing import webhook_headers
 from shared.contracts.alerts import (
     DIGEST_SECONDS,
     AlertEvent,
+    ApiKey,
     Delivery,
     DeliveryState,
     EndpointHealth,
@@ -43,9 +49,10 @@ from shared.contracts.alerts import (
 from shared.contracts.messages import DeadLetter, utcnow
 from shared.contracts.topology import Stage, Topic, topic_name
 from shared.http.outbound import OutboundPolicy, RefusedAddress
-from shared.runtime.dead_letters import DeadLetterSender, backoff
+from shared.runtime.dead_letters import DeadLetterSender
 from shared.runtime.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_SECONDS
-from shared.runtime.stage import sleep_unless_stopped
+from shared.runtime.retry import until_acknowledged
+from shared.runtime.sealing import Sealer
 from shared.runtime.tables import Table
 from shared.settings import Settings
 
@@ -56,17 +63,30 @@ PER_ENDPOINT = 8  # attempts in flight to one subscription's endpoint at once
 # States of alerts that went (or go) out on their own: what the hourly limit counts.
 SENT_ALONE = (DeliveryState.PENDING, DeliveryState.RETRYING, DeliveryState.DELIVERED,
               DeliveryState.FAILED)
+IN_FLIGHT = (*WAITING, DeliveryState.QUEUED)
+# Alert ids remembered to drop a repeat (a replay after a restart repeats the last uncommitted
+# batches, a later article of a story repeats its alert id within hours).
+RECENT_IDS = 200_000
+
+
+def in_flight(value: Any) -> bool:
+    return isinstance(value, Delivery) and value.state in IN_FLIGHT
 
 
 class Deliverer:
     def __init__(self, settings: Settings, producer: Any, subscriptions: Table[Subscription],
                  deliveries: Table[Delivery], session: aiohttp.ClientSession,
                  owned: Callable[[str], bool] = lambda owner: True,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, keys: Table[ApiKey] | None = None,
+                 endpoints: Table[EndpointHealth] | None = None) -> None:
         self.settings = settings
         self.producer = producer
         self.subscriptions = subscriptions
+        self.keys = keys  # a revoked owner's alerts are not delivered
+        self.sealer = Sealer(settings)
+        self.endpoints = endpoints or Table(settings, Topic.ENDPOINTS, EndpointHealth)
         self.deliveries = deliveries
+        self.deliveries.keep = in_flight
         self.session = session
         self.owned = owned  # does this worker own the owner's partition (and so its retries)?
         self.clock = clock
@@ -79,6 +99,7 @@ class Deliverer:
         self.queued: dict[str, dict[str, Delivery]] = {}
         self.queued_in: dict[str, str] = {}  # alert id → the subscription it is queued for
         self.sent_times: dict[str, deque[datetime]] = {}  # per subscription, oldest first
+        self.recent: OrderedDict[str, None] = OrderedDict()  # alert ids seen, oldest first
         self.in_flight: set[str] = set()
         self.per_subscription: dict[str, int] = {}  # attempts in flight per endpoint
         self.wake = asyncio.Event()
@@ -86,10 +107,22 @@ class Deliverer:
         deliveries.listeners.append(self._on_change)
         for key, value in list(deliveries.rows.items()):
             self._on_change(key, value)
-        self._rebuild_sent_times()
+        for key in [k for k, v in deliveries.rows.items() if not in_flight(v)]:
+            del deliveries.rows[key]
+        subscriptions.listeners.append(self._on_subscription)
 
     # -- the table's indexes -------------------------------------------------------------
+    def _on_subscription(self, subscription_id: str, subscription: Subscription | None) -> None:
+        if subscription is None:
+            self.sent_times.pop(subscription_id, None)
+
     def _on_change(self, key: str, value: Any) -> None:
+        if isinstance(value, Delivery) and value.alert is not None and key not in self.recent:
+            self.recent[key] = None
+            if len(self.recent) > RECENT_IDS:
+                self.recent.popitem(last=False)
+            if value.state in SENT_ALONE and value.created_at > self.clock() - timedelta(hours=1):
+                self.sent_times.setdefault(value.subscription_id, deque()).append(value.created_at)
         self.waiting.pop(key, None)
         queued_for = self.queued_in.pop(key, None)
         if queued_for is not None:
@@ -109,12 +142,6 @@ class Deliverer:
             times.popleft()
         return len(times)
 
-    def _rebuild_sent_times(self) -> None:
-        rows = sorted((v for v in self.deliveries.values()
-                       if v.alert is not None and v.state in SENT_ALONE), key=lambda v: v.created_at)
-        for value in rows:
-            self.sent_times.setdefault(value.subscription_id, deque()).append(value.created_at)
-
     # -- accepting alerts (the stage's sink calls this before committing) --------------------
     async def accept_all(self, events: list[AlertEvent], stop: asyncio.Event | None = None) -> None:
         """Records the first state of each new alert; every row is acknowledged by the broker
@@ -122,19 +149,13 @@ class Deliverer:
         not one round trip each: one article can match hundreds of subscriptions. A broker
         outage is waited out (Stopping when asked to stop: the batch is then replayed)."""
         rows = [row for row in map(self.first_state, events) if row is not None]
-        attempt = 0
-        while True:
-            try:
+        async for attempt in until_acknowledged("delivery: recording alerts", stop):
+            with attempt:
                 sent = [await self.producer.send(topic_name(self.settings, Topic.DELIVERIES),
                                                  row.to_bytes(), key=row.delivery_id.encode())
                         for row in rows]
                 for delivery in sent:
                     await delivery
-                break
-            except KafkaError as exc:
-                attempt += 1
-                log.warning("delivery: recording alerts failed (%s); retrying", exc)
-                await sleep_unless_stopped(stop or asyncio.Event(), backoff(attempt))
         if any(row.state is DeliveryState.PENDING for row in rows):
             self.wake.set()
 
@@ -144,19 +165,18 @@ class Deliverer:
     def first_state(self, event: AlertEvent) -> Delivery | None:
         """The new alert's delivery row, applied to the table at once (a repeat in the same
         batch then sees it); None when there is nothing to deliver."""
-        if event.alert_id in self.deliveries.rows:
+        if event.alert_id in self.deliveries.rows or event.alert_id in self.recent:
             # A replay, or a later article of the story: delivered once. (The API counts the
             # story's updates from news.alerts; this row has one writer at a time, the attempt.)
             return None
         subscription = self.subscriptions.get(event.subscription_id)
-        if subscription is None or not subscription.active or subscription.webhook_url is None:
+        if subscription is None or not subscription.active or subscription.webhook_url is None \
+                or self.revoked(subscription.owner):
             # Deleted or paused since it matched, or stream and feed only: the alert is in
             # the history, the stream and the feed, with nothing to deliver.
             return None
         now = self.clock()
         state, reason = self._first_state(subscription, now)
-        if state in SENT_ALONE:
-            self.sent_times.setdefault(subscription.subscription_id, deque()).append(now)
         row = Delivery(
             delivery_id=event.alert_id, subscription_id=event.subscription_id, owner=event.owner,
             state=state, alert=event, reason=reason, webhook_generation=subscription.webhook_generation,
@@ -176,9 +196,15 @@ class Deliverer:
                                           "rolled into the hourly digest")
         return DeliveryState.PENDING, None
 
+    def revoked(self, owner: str) -> bool:
+        if self.keys is None:
+            return False
+        record = self.keys.get(owner)
+        return record is None or record.revoked_at is not None
+
     def endpoint(self, subscription: Subscription) -> EndpointHealth:
-        found = self.deliveries.rows.get(EndpointHealth.key(subscription.subscription_id))
-        if isinstance(found, EndpointHealth) and found.webhook_generation == subscription.webhook_generation:
+        found = self.endpoints.get(subscription.subscription_id)
+        if found is not None and found.webhook_generation == subscription.webhook_generation:
             return found
         return EndpointHealth(subscription_id=subscription.subscription_id,
                               webhook_generation=subscription.webhook_generation)
@@ -191,10 +217,13 @@ class Deliverer:
         acknowledgement: an attempt's outcome lost in a crash only means the alert is sent
         again, under the same webhook-id, which is what the receiver deduplicates on anyway.
         (The first row of an alert is different: `accept_all` waits for it before the commit.)"""
-        key = value.delivery_id if isinstance(value, Delivery) else EndpointHealth.key(value.subscription_id)
-        self.deliveries.apply(key, value)
-        await self.producer.send(topic_name(self.settings, Topic.DELIVERIES), value.to_bytes(),
-                                 key=key.encode())
+        if isinstance(value, Delivery):
+            key, topic = value.delivery_id, Topic.DELIVERIES
+            self.deliveries.apply(key, value)
+        else:
+            key, topic = value.subscription_id, Topic.ENDPOINTS
+            self.endpoints.apply(key, value)
+        await self.producer.send(topic_name(self.settings, topic), value.to_bytes(), key=key.encode())
 
     # -- the attempt loop ------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -257,9 +286,8 @@ class Deliverer:
             data = {**about, **delivery.alert.model_dump(mode="json", exclude={"owner"})}
             kind = "alert.created"
         else:
-            alerts = [self.deliveries.get(alert_id) for alert_id in delivery.digest_of]
-            data = {**about, "alerts": [d.alert.model_dump(mode="json", exclude={"owner"})
-                                        for d in alerts if d is not None and d.alert is not None]}
+            data = {**about, "alerts": [a.model_dump(mode="json", exclude={"owner"})
+                                        for a in delivery.digest_alerts]}
             kind = "alert.digest"
         return json.dumps({"type": kind, "timestamp": at.isoformat(), "data": data})
 
@@ -270,12 +298,17 @@ class Deliverer:
             await self._finish(delivery, DeliveryState.FAILED, None,
                                "the subscription or its webhook was removed")
             return
+        if self.revoked(subscription.owner) or not subscription.active:
+            await self._finish(delivery, DeliveryState.FAILED, None, "the subscription was paused "
+                               "or its API key revoked before the alert went out")
+            return
         disabled = self.disabled_reason(subscription)
         if disabled:
             await self._finish(delivery, DeliveryState.FAILED, None, f"endpoint disabled: {disabled}")
             return
         body = self.payload(delivery, subscription, now)
-        headers = webhook_headers(subscription.webhook_secrets, delivery.delivery_id, now, body)
+        headers = webhook_headers(subscription.webhook_secrets, delivery.delivery_id, now, body,
+                                  self.sealer.open)
         status: int | None = None
         retry_after: float | None = None
         started = time.perf_counter()
@@ -348,7 +381,15 @@ class Deliverer:
         comes from the subscription and the period, so a restart makes the same one."""
         for subscription_id, queue in list(self.queued.items()):
             subscription = self.subscriptions.get(subscription_id)
-            if not queue or subscription is None:
+            if not queue:
+                del self.queued[subscription_id]
+                continue
+            if subscription is None:
+                for member in list(queue.values()):  # its owner's doing: no dead letter
+                    if self.owned(member.owner):
+                        await self.save(member.model_copy(update={
+                            "state": DeliveryState.FAILED, "updated_at": now,
+                            "reason": "the subscription was deleted before its digest went out"}))
                 continue
             first = min(queue.values(), key=lambda d: d.created_at)
             if not self.owned(first.owner):
@@ -359,16 +400,18 @@ class Deliverer:
                 continue
             members = sorted(d.delivery_id for d in queue.values()
                              if d.created_at.timestamp() < start + period)
+            alerts = [a for a in (queue[m].alert for m in members) if a is not None]
             digest = Delivery(delivery_id="dg_" + short_hash(subscription_id, str(start)),
                               subscription_id=subscription_id, owner=first.owner,
-                              state=DeliveryState.PENDING, digest_of=members, next_attempt_at=now,
+                              state=DeliveryState.PENDING, digest_of=members, digest_alerts=alerts,
+                              next_attempt_at=now,
                               webhook_generation=subscription.webhook_generation, created_at=now,
                               updated_at=now)
             await self.save(digest)
             for alert_id in members:
-                member = queue.get(alert_id)
-                if member is not None:
-                    await self.save(member.model_copy(update={
+                queued = queue.get(alert_id)
+                if queued is not None:
+                    await self.save(queued.model_copy(update={
                         "state": DeliveryState.DIGESTED, "digest_id": digest.delivery_id,
                         "updated_at": now}))
             self.wake.set()

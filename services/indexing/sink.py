@@ -9,6 +9,8 @@ and good articles must not end up in dead letters because of it:
 - 5xx items: when every item of the request failed so, an outage (waited out); when others
   were accepted, those are retried `index_max_retries` times, then dead-lettered (a document that keeps
   breaking a shard must not stall its partition).
+- 409 (a version conflict): delivered; a newer version is already there (the history's
+  delivery states are written with external versions, replays of older states lose).
 - Any other 4xx item (a mapping conflict, say): dead-lettered at once.
 - A whole request refused as too large (413) is split in halves; a single document refused so
   is dead-lettered. Any other whole-request error, and an unreachable Elasticsearch: an outage.
@@ -19,6 +21,7 @@ the middle of a request, so the batch is left for the next owner.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -29,8 +32,9 @@ from elasticsearch import ConnectionError as ESConnectionError
 
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
-from shared.runtime.dead_letters import InvalidMessage, Stopping, backoff, sleep_unless_stopped
+from shared.runtime.dead_letters import InvalidMessage
 from shared.runtime.metrics import BULK_DOCUMENTS, BULK_RETRIES, INDEX_UNAVAILABLE
+from shared.runtime.retry import Stopping, backoff, sleep_unless_stopped
 from shared.runtime.stage import Decoded, Outcome
 from shared.settings import Settings
 
@@ -43,26 +47,44 @@ SERVER_ERRORS = {500, 502, 503, 504}
 @dataclass
 class Pending:
     position: int  # in the batch
-    article_id: str
+    action: dict[str, Any]  # the bulk action line: {"index": {"_index": ..., "_id": ...}}
     document: dict[str, Any]
 
 
 class BulkIndexSink:
+    """The batching sink for any stage that writes Elasticsearch documents: `documents` says
+    what each message becomes (none, for a message with nothing to write); this class gets
+    them in, whatever Elasticsearch goes through."""
+
     def __init__(self, settings: Settings, es: Any) -> None:
         self.settings = settings
         self.es = es
         self.indexed = 0
         self.retried = 0
+        self.background: asyncio.Task[None] | None = None  # a task that ends with the sink
 
     async def close(self) -> None:
+        if self.background is not None:
+            self.background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.background
         await self.es.close()
 
-    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
-        outcomes: list[Outcome] = [None] * len(batch)
+    async def documents(self, batch: list[Decoded], stop: asyncio.Event | None = None) -> list[Pending]:
+        """The news index: one document per article, by its id."""
         pending: list[Pending] = []
         for position, decoded in enumerate(batch):
             article: EnrichedArticle = decoded.message
-            pending.append(Pending(position, article.article_id, to_document(article)))
+            pending.append(Pending(position, {"index": {"_index": self.settings.index_alias,
+                                                        "_id": article.article_id}},
+                                   to_document(article)))
+        return pending
+
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        outcomes: list[Outcome] = [None] * len(batch)
+        pending = await self.documents(batch, stop)
+        if not pending:
+            return outcomes
         chunks = [pending]
         while chunks:
             chunk = chunks.pop()
@@ -95,9 +117,10 @@ class BulkIndexSink:
             except (ESConnectionError, TransportError) as exc:
                 outage = await self._wait_out(f"bulk request failed ({exc})", outage, stop)
                 continue
-            results = [(item, result["index"]) for item, result in
+            results = [(item, next(iter(result.values()))) for item, result in
                        zip(pending, response["items"], strict=True)]
-            failed = [(item, int(r["status"])) for item, r in results if int(r["status"]) >= 300]
+            failed = [(item, int(r["status"])) for item, r in results
+                      if int(r["status"]) >= 300 and int(r["status"]) != 409]
             self.indexed += len(results) - len(failed)
             accepted = accepted or len(failed) < len(results)
             if failed and not accepted and all(
@@ -148,6 +171,6 @@ class BulkIndexSink:
     def _operations(self, pending: list[Pending]) -> list[dict[str, Any]]:
         operations: list[dict[str, Any]] = []
         for item in pending:
-            operations.append({"index": {"_index": self.settings.index_alias, "_id": item.article_id}})
+            operations.append(item.action)
             operations.append(item.document)
         return operations

@@ -13,9 +13,9 @@ from services.ingest import routes
 from services.ingest.deps import health_checks
 from shared.contracts.messages import RawArticle
 from shared.http.api_keys import KeyRing
-from shared.http.body_limit import BodyLimit
 from shared.http.docs import install_docs
 from shared.http.errors import install_error_handlers
+from shared.http.hardening import harden
 from shared.http.health import health_router
 from shared.runtime.kafka import make_producer, publish_raw
 from shared.runtime.metrics import instrument_app
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         single = 2 * settings.max_body_bytes + ENVELOPE_BYTES
         return settings.max_batch_bytes if path.endswith(":batch") else single
 
-    app.add_middleware(BodyLimit, limit_for=body_limit)
+    harden(app, settings, body_limit)
 
     app.include_router(routes.router)
     app.include_router(health_router(health_checks))

@@ -24,7 +24,8 @@ from services.linking.memory import Memory
 from services.linking.order import OrderedRuntime
 from shared.contracts.messages import LinkRecord
 from shared.contracts.topology import Stage, Topic, spec, topic_name
-from shared.runtime.dead_letters import InvalidMessage, backoff, sleep_unless_stopped
+from shared.runtime.dead_letters import InvalidMessage
+from shared.runtime.retry import backoff, sleep_unless_stopped
 from shared.runtime.stage import Decoded, Outcome, TopicSink, run_stage
 from shared.runtime.tables import TopicFollower
 from shared.settings import Settings, get_settings

@@ -30,8 +30,9 @@ from aiokafka.errors import KafkaError
 
 from shared.contracts.headers import Header, header_value
 from shared.contracts.topology import PIPELINE, Stage, topic_name
-from shared.runtime.dead_letters import Record, Stopping
+from shared.runtime.dead_letters import Record
 from shared.runtime.kafka import make_admin, make_reader, topic_partitions
+from shared.runtime.retry import Stopping
 from shared.runtime.stage import StageRuntime
 from shared.settings import Settings
 from shared.text.dates import parse_iso

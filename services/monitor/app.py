@@ -1,5 +1,8 @@
 """The monitor's JSON API (and the ops page): topics, groups, latency, dead letters with replay.
 
+Every /ops route takes a key with the ops scope (admin implies it; replays need admin);
+/health and /metrics are open.
+
     GET  /ops/topics                      rates, partitions, retained messages, newest message
     GET  /ops/groups                      per stage: status, lag (messages, seconds), workers
     GET  /ops/latency                     p50/p95/p99 per stage and ingest → enriched/alerted/indexed
@@ -36,6 +39,7 @@ from shared.contracts.topology import Topic
 from shared.http.api_keys import KeyRing, key_dependency
 from shared.http.docs import install_docs
 from shared.http.errors import ApiError, install_error_handlers
+from shared.http.hardening import harden
 from shared.http.health import health_router
 from shared.http.pages import Page
 from shared.http.settings_dep import SettingsDep
@@ -43,6 +47,7 @@ from shared.runtime.elasticsearch import make_client
 from shared.runtime.kafka import kafka_reachable, make_producer
 from shared.runtime.metrics import instrument_app
 from shared.runtime.tables import Table
+from shared.runtime.tasks import supervised
 from shared.settings import Settings, get_settings
 from shared.text.dates import parse_iso
 
@@ -139,10 +144,11 @@ async def _indexed_at(request: Request, article_id: str | None) -> float | None:
 
 @router.get("/deadletters/{letter_id}", summary="One dead letter in full")
 async def deadletter(letter_id: str, letters: LettersDep, request: Request) -> Any:
-    found = letters.letters.get(letter_id)
-    if found is None:
+    summary = letters.letters.get(letter_id)
+    found = await letters.full(letter_id)
+    if summary is None or found is None:
         raise ApiError(404, "not_found", f"no dead letter {letter_id}")
-    return {**found.summary(), "error": found.letter.error,
+    return {**summary.summary(), "error": found.letter.error,
             "payload": found.letter.payload, "payload_encoding": found.letter.payload_encoding,
             "headers": {k: v.decode(errors="replace") for k, v in found.headers},
             "replay": letters.outcome(letter_id, await _indexed_at(request, found.letter.article_id))}
@@ -194,6 +200,7 @@ async def _notify(collector: Collector, letters: DeadLetterStore, notifier: OpsN
             await notifier.observe(collector.groups, by_stage)
         except KafkaError as exc:
             log.warning("monitor: ops notices not sent (%s)", exc)
+        # Anything else is a bug: the supervisor logs it and starts this loop again.
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -213,7 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.key_ring = KeyRing(settings)
         await app.state.key_ring.start()
         notifier = OpsNotifier(settings, app.state.producer, subscriptions)
-        notifying = asyncio.create_task(_notify(app.state.collector, app.state.letters, notifier, settings))
+        notifying = supervised("ops notices", lambda: _notify(app.state.collector, app.state.letters,
+                                                               notifier, settings))
         yield
         notifying.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -231,7 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     instrument_app(app, "monitor")
-    app.include_router(router)
+    harden(app, settings)
+    # Dead letters carry articles, headers and who submitted them: an ops key, unless turned off.
+    app.include_router(router, dependencies=[key_dependency("ops", lambda s: s.require_ops_key)])
     app.include_router(health_router(health_checks))
     page = Page(resources.files("services.monitor").joinpath("static/ops.html").read_text())
 

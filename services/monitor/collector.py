@@ -43,6 +43,7 @@ from shared.runtime.metrics import (
     TOPIC_END_OFFSET,
 )
 from shared.runtime.tables import Table
+from shared.runtime.tasks import supervised
 from shared.settings import Settings
 from shared.text.dates import parse_iso
 
@@ -106,8 +107,8 @@ class Collector:
         self._tail.assign(tailed)
         await self._tail.seek_to_end(*tailed)
         await self.heartbeats.start()
-        self._tasks = [asyncio.create_task(self._polling(), name="monitor poll"),
-                       asyncio.create_task(self._tailing(), name="monitor tail")]
+        self._tasks = [supervised("monitor poll", self._polling),
+                       supervised("monitor tail", self._tailing)]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -231,13 +232,16 @@ class Collector:
                 "owner": next((w.instance for w in workers if number in w.partitions), None),
             })
         status = group_status([Status(p["status"]) for p in partitions])
+        if status is Status.OK and any(w.tasks_down for w in workers):
+            status = Status.WARN  # consuming, but a background task of a worker is down
         return {
             "stage": stage.stage.value, "group": group, "topic": stage.reads.value,
             "writes": stage.writes.value, "status": status.value,
             "lag": sum(p["lag"] for p in partitions),
             "lag_seconds": max((p["lag_seconds"] for p in partitions), default=0.0),
             "workers": [{"instance": w.instance, "partitions": w.partitions, "processed": w.processed,
-                         "dead_lettered": w.dead_lettered, "metrics_port": w.metrics_port}
+                         "dead_lettered": w.dead_lettered, "metrics_port": w.metrics_port,
+                         "tasks_down": w.tasks_down}
                         for w in workers],
             "partitions": partitions,
         }
@@ -256,7 +260,10 @@ class Collector:
             now = time.time()
             for records in batches.values():
                 for record in records:
-                    self.observe(logical[record.topic], record, now)
+                    try:
+                        self.observe(logical[record.topic], record, now)
+                    except Exception:  # one bad header must not end latency tracking
+                        log.exception("monitor: skipped %s@%s", record.topic, record.offset)
 
     def observe(self, topic: Topic, record: Any, now: float) -> None:
         at = record.timestamp / 1000

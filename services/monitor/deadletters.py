@@ -1,5 +1,8 @@
-"""The dead-letter view: every letter on `news.deadletter` (followed from its start), counts
-per stage and error type over time, and replays.
+"""The dead-letter view: the newest letters on `news.deadletter` (at most
+`monitor_max_letters`, read from that far before each partition's end, so neither memory nor
+start time grows with the topic's four weeks), counts per stage and error type over time, and
+replays. Only a letter's summary is kept; its payload and headers are read from the topic when
+someone opens or replays it.
 
 A replay sends the letter's original payload back to its source topic under its original key
 (the article id, so the pipeline's writes stay idempotent) with the original headers and a
@@ -11,18 +14,21 @@ the replay, else "pending".
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from shared.contracts.headers import Header, header_value
 from shared.contracts.messages import DeadLetter
 from shared.contracts.ops import Replay
-from shared.contracts.topology import Topic
-from shared.runtime.kafka import fetch_message
+from shared.contracts.topology import Topic, topic_name
+from shared.runtime.kafka import fetch_message, fetch_record
 from shared.runtime.metrics import DEAD_LETTERS
 from shared.runtime.tables import Table, TopicFollower, write_row
 from shared.settings import Settings
@@ -33,13 +39,14 @@ ERROR_HEADERS = {h.value for h in Header if h.name.startswith("ERROR_")}
 @dataclass
 class Letter:
     letter_id: str  # <partition>-<offset> on the dead-letter topic
-    letter: DeadLetter
-    headers: list[tuple[str, bytes]]
+    letter: DeadLetter  # without its payload, the error cut to 300 characters
+    replay_of: str | None
     at: float  # when it was dead-lettered (message time)
 
     @property
-    def replay_of(self) -> str | None:
-        return header_value(self.headers, Header.REPLAY_OF)
+    def partition_offset(self) -> tuple[int, int]:
+        partition, offset = self.letter_id.split("-")
+        return int(partition), int(offset)
 
     def summary(self) -> dict[str, Any]:
         letter = self.letter
@@ -56,27 +63,50 @@ class ReplayRefused(Exception):
         self.status, self.code, self.reason = status, code, reason
 
 
+@dataclass
+class FullLetter:
+    letter: DeadLetter
+    headers: list[tuple[str, bytes]]
+
+
 class DeadLetterStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.letters: dict[str, Letter] = {}
-        self.order: list[str] = []  # arrival order
+        self.limit = settings.monitor_max_letters
+        self.letters: OrderedDict[str, Letter] = OrderedDict()  # arrival order, oldest first
         self.retried_by: dict[str, str] = {}  # replayed letter id → the letter its replay made
         self.replays = Table(settings, Topic.REPLAYS, Replay)
-        self.follower = TopicFollower(settings, Topic.DEAD_LETTER, self.apply_record)
+        self.topic = topic_name(settings, Topic.DEAD_LETTER)
+        per_partition = -(-self.limit // settings.topic_partitions)
+        self.follower = TopicFollower(settings, Topic.DEAD_LETTER, self.apply_record, last=per_partition)
 
     def apply_record(self, record: Any) -> None:
         letter_id = f"{record.partition}-{record.offset}"
         if letter_id in self.letters or record.value is None:
             return
         with contextlib.suppress(ValidationError):
-            letter = Letter(letter_id, DeadLetter.model_validate_json(record.value),
-                            list(record.headers or []), record.timestamp / 1000)
+            full = DeadLetter.model_validate_json(record.value)
+            kept = full.model_copy(update={"payload": "", "error": full.error[:300]})
+            letter = Letter(letter_id, kept, header_value(list(record.headers or []), Header.REPLAY_OF),
+                            record.timestamp / 1000)
             self.letters[letter_id] = letter
-            self.order.append(letter_id)
             DEAD_LETTERS.labels(letter.letter.stage.value).inc()
             if letter.replay_of:
                 self.retried_by[letter.replay_of] = letter_id
+            while len(self.letters) > self.limit:
+                dropped, _ = self.letters.popitem(last=False)
+                self.retried_by.pop(dropped, None)
+
+    async def full(self, letter_id: str) -> FullLetter | None:
+        """The letter as it is on the topic (payload and headers), None when it is not in the
+        view or the topic no longer holds it."""
+        found = self.letters.get(letter_id)
+        if found is None:
+            return None
+        record = await fetch_record(self.settings, self.topic, *found.partition_offset)
+        if record is None or record.value is None:
+            return None
+        return FullLetter(DeadLetter.model_validate_json(record.value), list(record.headers or []))
 
     async def start(self) -> None:
         await self.replays.start()
@@ -90,8 +120,7 @@ class DeadLetterStore:
               since: float | None = None, until: float | None = None) -> list[Letter]:
         """Newest first."""
         found = []
-        for letter_id in reversed(self.order):
-            letter = self.letters[letter_id]
+        for letter in reversed(self.letters.values()):
             if (stage and letter.letter.stage.value != stage) or \
                     (error_type and letter.letter.error_type != error_type) or \
                     (since is not None and letter.at < since) or (until is not None and letter.at > until):
@@ -130,7 +159,7 @@ class DeadLetterStore:
                 "state": state, "new_letter": again}
 
     async def replay(self, producer: Any, letter_id: str, force: bool = False) -> Replay:
-        found = self.letters.get(letter_id)
+        found = await self.full(letter_id)
         if found is None:
             raise ReplayRefused(404, "not_found", f"no dead letter {letter_id}")
         letter = found.letter
@@ -152,11 +181,16 @@ class DeadLetterStore:
                 raise ReplayRefused(409, "payload_expired", "this letter's original was too large "
                                     "to copy and its topic no longer holds it")
             payload = found_payload
-        await producer.send_and_wait(letter.source_topic, payload,
-                                     key=letter.article_id.encode() if letter.article_id else None,
-                                     headers=headers)
         replay = Replay(letter_id=letter_id, source_topic=letter.source_topic,
                         article_id=letter.article_id, replays=(earlier.replays + 1) if earlier else 1)
-        await write_row(producer, self.settings, Topic.REPLAYS, letter_id, replay)
+        try:
+            async with asyncio.timeout(self.settings.publish_timeout_seconds):
+                await producer.send_and_wait(letter.source_topic, payload,
+                                             key=letter.article_id.encode() if letter.article_id else None,
+                                             headers=headers)
+                await write_row(producer, self.settings, Topic.REPLAYS, letter_id, replay)
+        except (TimeoutError, KafkaError) as exc:
+            raise ReplayRefused(503, "unavailable", "Kafka did not acknowledge the replay in time; "
+                                "try again") from exc
         self.replays.apply(letter_id, replay)
         return replay

@@ -20,11 +20,13 @@ from services.search_api.query_language import __doc__ as SYNTAX_HELP
 from services.search_api.routes import articles, search, stories
 from services.subscriptions import preview, stream
 from services.subscriptions import routes as subscriptions
+from services.subscriptions.history import AlertHistory
 from services.subscriptions.store import AlertStore
 from shared.contracts.alerts import ApiKey
 from shared.http.api_keys import key_dependency
 from shared.http.docs import install_docs
 from shared.http.errors import error_response, install_error_handlers
+from shared.http.hardening import harden
 from shared.http.health import health_router
 from shared.http.pages import Page
 from shared.runtime.elasticsearch import ensure_index, make_client
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await ensure_index(es, settings)
         app.state.news_index = NewsIndex(es, settings.index_alias, settings.search_max_concurrent,
                                          settings.search_queue_seconds)
+        app.state.alert_history = AlertHistory(es, settings)
         app.state.alert_store = AlertStore(settings)
         app.state.alert_store.start()
         app.state.key_ring = StoreKeys(app.state.alert_store)
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     instrument_app(app, "search_api")
+    harden(app, settings)
 
     @app.exception_handler(BadRequest)
     async def _bad_request(_: Request, exc: BadRequest) -> JSONResponse:

@@ -1,4 +1,6 @@
-"""/subscriptions: create, list, read, change, delete, rotate the webhook secret, history."""
+"""/subscriptions: create, list, read, change, delete, rotate the webhook secret or the feed
+token, history. Secrets are sealed before they go on the topic and shown once, in the answer
+that made them."""
 
 from __future__ import annotations
 
@@ -9,17 +11,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.subscriptions.auth import KeyDep, StoreDep, owned
+from services.subscriptions.auth import KeyDep, StoreDep, is_admin, owned
+from services.subscriptions.history import HistoryDep
 from services.subscriptions.schemas import (
-    DeliveryOut,
     SubscriptionIn,
     SubscriptionPatch,
     check_query,
     facet_filters,
     subscription_out,
 )
-from services.subscriptions.store import AlertStore, LoggedAlert
-from shared.contracts.alerts import Delivery, Subscription, WebhookSecret
+from services.subscriptions.store import AlertStore
+from shared.contracts.alerts import ApiKey, Subscription, WebhookSecret, token_sha256
 from shared.contracts.messages import utcnow
 from shared.http.errors import ApiError
 from shared.http.outbound import OutboundPolicy, RefusedAddress
@@ -30,8 +32,19 @@ router = APIRouter(tags=["alerts"])
 SECRET_OVERLAP = timedelta(hours=24)  # an old secret still signs this long after a rotation
 
 
-def new_webhook_secret() -> WebhookSecret:
-    return WebhookSecret(secret="whsec_" + base64.b64encode(secrets.token_bytes(24)).decode())
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def sealed_secret(store: AlertStore, secret: str) -> WebhookSecret:
+    return WebhookSecret(secret=store.sealer.seal(secret))
+
+
+def new_feed_token(store: AlertStore) -> dict[str, str]:
+    """The row's fields for a new feed token, and the token itself under `token`."""
+    token = secrets.token_urlsafe(24)
+    return {"feed_token": store.sealer.seal(token), "feed_token_sha256": token_sha256(token),
+            "token": token}
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -46,9 +59,12 @@ async def check_webhook(url: str, settings: Settings) -> None:
 
 
 def _answer(store: AlertStore, subscription: Subscription, request: Request,
-            settings: Settings) -> dict[str, Any]:
-    return subscription_out(subscription, store.endpoint(subscription.subscription_id),
-                            base_url(request, settings))
+            settings: Settings, key: ApiKey | None = None) -> dict[str, Any]:
+    answer = subscription_out(subscription, store.endpoint(subscription.subscription_id),
+                              base_url(request, settings), store.sealer.open(subscription.feed_token))
+    if key is not None and subscription.owner != key.key_id:
+        answer["owner"] = subscription.owner  # an admin looking at someone else's
+    return answer
 
 
 @router.post("/subscriptions", status_code=201, summary="Create a subscription",
@@ -64,32 +80,41 @@ async def create(body: SubscriptionIn, key: KeyDep, store: StoreDep, settings: S
     webhook = str(body.webhook_url) if body.webhook_url else None
     if webhook:
         await check_webhook(webhook, settings)
+    mine = sum(1 for s in store.subscriptions.values() if s.owner == key.key_id)
+    if mine >= settings.max_subscriptions_per_key:
+        raise ApiError(429, "quota_exceeded", f"this key has {mine} subscriptions, the most one "
+                       "key may have (NEWSFLOW_MAX_SUBSCRIPTIONS_PER_KEY); delete one first")
     secret = new_webhook_secret() if webhook else None
+    feed = new_feed_token(store)
     subscription = Subscription(
         subscription_id="sub_" + secrets.token_hex(8), owner=key.key_id, name=body.name, kind=body.kind,
         query=body.query, filters=filters, notify_on=body.notify_on, active=body.active,
-        webhook_url=webhook, webhook_secrets=[secret] if secret else [], digest=body.digest,
-        max_alerts_per_hour=body.max_alerts_per_hour or settings.alert_max_per_hour,
-        feed_token=secrets.token_urlsafe(24))
+        webhook_url=webhook, webhook_secrets=[sealed_secret(store, secret)] if secret else [],
+        digest=body.digest, max_alerts_per_hour=body.max_alerts_per_hour or settings.alert_max_per_hour,
+        feed_token=feed["feed_token"], feed_token_sha256=feed["feed_token_sha256"])
     await store.save(subscription)
     answer = _answer(store, subscription, request, settings)
     if secret:
-        answer["webhook_secret"] = secret.secret  # shown this once
+        answer["webhook_secret"] = secret  # shown this once
     return answer
 
 
-@router.get("/subscriptions", summary="This key's subscriptions")
-async def list_subscriptions(key: KeyDep, store: StoreDep, settings: SettingsDep,
-                             request: Request) -> Any:
-    mine = sorted((s for s in store.subscriptions.values() if s.owner == key.key_id),
-                  key=lambda s: s.created_at)
-    return {"subscriptions": [_answer(store, s, request, settings) for s in mine]}
+@router.get("/subscriptions", summary="This key's subscriptions (an admin's: everyone's, with "
+            "all=true, or one owner's)")
+async def list_subscriptions(key: KeyDep, store: StoreDep, settings: SettingsDep, request: Request,
+                             all: bool = False, owner: str | None = None) -> Any:
+    if (all or owner) and not is_admin(key):
+        raise ApiError(403, "forbidden", "only an admin key lists other keys' subscriptions")
+    wanted = owner or (None if all else key.key_id)
+    chosen = sorted((s for s in store.subscriptions.values() if wanted in (None, s.owner)),
+                    key=lambda s: s.created_at)
+    return {"subscriptions": [_answer(store, s, request, settings, key) for s in chosen]}
 
 
 @router.get("/subscriptions/{subscription_id}", summary="One subscription")
 async def read(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
                request: Request) -> Any:
-    return _answer(store, owned(store, key, subscription_id), request, settings)
+    return _answer(store, owned(store, key, subscription_id), request, settings, key)
 
 
 @router.patch("/subscriptions/{subscription_id}", summary="Change a subscription")
@@ -112,13 +137,13 @@ async def change(subscription_id: str, body: SubscriptionPatch, key: KeyDep, sto
         update["webhook_url"] = str(body.webhook_url)
         update["webhook_generation"] = current.webhook_generation + 1
         if not current.webhook_secrets:
-            secret = new_webhook_secret()
-            update["webhook_secrets"], answer_secret = [secret], secret.secret
+            answer_secret = new_webhook_secret()
+            update["webhook_secrets"] = [sealed_secret(store, answer_secret)]
     if body.reenable_webhook:
         update["webhook_generation"] = current.webhook_generation + 1
     subscription = current.model_copy(update={**update, "updated_at": utcnow()})
     await store.save(subscription)
-    answer = _answer(store, subscription, request, settings)
+    answer = _answer(store, subscription, request, settings, key)
     if answer_secret:
         answer["webhook_secret"] = answer_secret
     return answer
@@ -141,33 +166,30 @@ async def rotate_secret(subscription_id: str, key: KeyDep, store: StoreDep) -> A
     kept = [s.model_copy(update={"expires_at": s.expires_at or now + SECRET_OVERLAP})
             for s in current.webhook_secrets if s.expires_at is None or s.expires_at > now]
     secret = new_webhook_secret()
-    await store.save(current.model_copy(update={"webhook_secrets": [secret, *kept],
+    await store.save(current.model_copy(update={"webhook_secrets": [sealed_secret(store, secret), *kept],
                                                 "updated_at": now}))
-    return {"webhook_secret": secret.secret, "previous_valid_until": now + SECRET_OVERLAP}
+    return {"webhook_secret": secret, "previous_valid_until": now + SECRET_OVERLAP}
 
 
-def alert_out(logged: LoggedAlert, delivery: Delivery | None) -> dict[str, Any]:
-    event = logged.first.event
-    return {
-        **event.model_dump(mode="json", exclude={"owner"}),
-        "updates": [{"article_id": u.event.article_id, "title": u.event.title, "url": u.event.url,
-                     "matched_at": u.event.matched_at} for u in logged.updates],
-        "delivery": DeliveryOut.model_validate(delivery, from_attributes=True) if delivery else None,
-    }
+@router.post("/subscriptions/{subscription_id}/feed:rotate",
+             summary="New feed link; the old one answers 404 from now on")
+async def rotate_feed(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
+                      request: Request) -> Any:
+    current = owned(store, key, subscription_id)
+    feed = new_feed_token(store)
+    await store.save(current.model_copy(update={
+        "feed_token": feed["feed_token"], "feed_token_sha256": feed["feed_token_sha256"],
+        "updated_at": utcnow()}))
+    return {"feed": f"{base_url(request, settings)}/feeds/{feed['token']}"}
 
 
 @router.get("/subscriptions/{subscription_id}/alerts",
-            summary="Recent alerts, newest first, with each one's delivery state")
-async def history(subscription_id: str, key: KeyDep, store: StoreDep,
+            summary="Recent alerts, newest first, with each one's delivery state",
+            responses={503: {"description": "the alert history (Elasticsearch) is unavailable"}})
+async def history(subscription_id: str, key: KeyDep, store: StoreDep, alert_history: HistoryDep,
                   size: Annotated[int, Query(ge=1, le=200)] = 20,
-                  cursor: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+                  cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
                   ) -> Any:
     owned(store, key, subscription_id)
-    alerts = store.log.of_subscription(key.key_id, subscription_id)
-    if cursor is not None:
-        alerts = [a for a in alerts if a.first.offset < cursor]
-    page = alerts[:size]
-    return {
-        "alerts": [alert_out(a, store.deliveries.get(a.first.event.alert_id)) for a in page],
-        "next_cursor": page[-1].first.offset if len(alerts) > size else None,
-    }
+    alerts, next_cursor = await alert_history.page(subscription_id, size, cursor)
+    return {"alerts": alerts, "next_cursor": next_cursor}

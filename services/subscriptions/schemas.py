@@ -70,14 +70,16 @@ def check_query(query: str | None, filters: dict[str, list[str]]) -> Subscriptio
         raise ApiError(400, "bad_query", exc.reason, {"position": exc.position}) from exc
 
 
-def subscription_out(subscription: Subscription, endpoint: Any, base_url: str) -> dict[str, Any]:
-    out = subscription.model_dump(mode="json", exclude={"webhook_secrets", "feed_token", "owner"})
+def subscription_out(subscription: Subscription, endpoint: Any, base_url: str,
+                     feed_token: str) -> dict[str, Any]:
+    out = subscription.model_dump(mode="json", exclude={"webhook_secrets", "feed_token",
+                                                        "feed_token_sha256", "owner"})
     out["filters"] = short_filters(subscription.filters)
     sid = subscription.subscription_id
     out["links"] = {
         "alerts": f"{base_url}/subscriptions/{sid}/alerts",
         "stream": f"{base_url}/subscriptions/{sid}/stream",
-        "feed": f"{base_url}/feeds/{subscription.feed_token}",
+        "feed": f"{base_url}/feeds/{feed_token}",
     }
     current = endpoint if endpoint is not None and \
         endpoint.webhook_generation == subscription.webhook_generation else None

@@ -1,47 +1,52 @@
-"""What the subscriptions API reads and writes, all on Kafka (so it keeps working while
+"""What the subscriptions API reads and writes on Kafka (so it keeps working while
 Elasticsearch is down, and every API instance sees the same):
 
-- the API keys, subscriptions and delivery states, as tables (compacted topics);
-- the alert events, followed from the start of `news.alerts`: each owner's timeline, in the
-  order of its partition (an owner's alerts share one), with one entry per alert id and the
-  later articles of a story as updates; live streams listen to it.
+- the API keys, subscriptions and webhook endpoints' health, as tables (compacted topics, as
+  large as the number of keys and subscriptions, not the history);
+- the alert events, followed from a little before the end of `news.alerts` (what warms the
+  alert-or-update memory; start time does not grow with history): live streams listen to it,
+  and a stream that resumes (`Last-Event-ID`) reads its owner's partition from there.
+
+The history of alerts, with each one's delivery state, is in Elasticsearch
+(services/subscriptions/history.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, EndpointHealth, Subscription
-from shared.contracts.topology import Topic
-from shared.runtime.kafka import ensure_topics, make_producer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
+
+from shared.contracts.alerts import AlertEvent, ApiKey, EndpointHealth, Subscription, token_sha256
+from shared.contracts.history import EntryKind, Timeline
+from shared.contracts.topology import Topic, topic_name
+from shared.http.errors import ApiError
+from shared.runtime.kafka import ensure_topics, make_producer, make_reader, topic_partitions
+from shared.runtime.sealing import Sealer
 from shared.runtime.tables import Table, TopicFollower, write_row
+from shared.runtime.tasks import supervised
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 LISTENER_QUEUE = 1000  # a stream further behind than this is dropped, not buffered forever
+WARM_UP_RECORDS = 10_000  # per partition of news.alerts, read at start
+RESUME_MAX_RECORDS = 100_000  # a stream resuming from further back starts there
 
 
 @dataclass
 class Entry:
     """One line of an owner's timeline: a new alert, or a later article of its story."""
 
-    kind: Literal["alert", "update"]
+    kind: EntryKind
     offset: int  # in the owner's partition: the live stream's event id
     event: AlertEvent
-
-
-@dataclass
-class LoggedAlert:
-    first: Entry
-    updates: list[Entry] = field(default_factory=list)
-
-    def article_ids(self) -> set[str]:
-        return {self.first.event.article_id, *(u.event.article_id for u in self.updates)}
 
 
 class Listener:
@@ -49,6 +54,7 @@ class Listener:
         self.owner = owner
         self.queue: asyncio.Queue[Entry] = asyncio.Queue(LISTENER_QUEUE)
         self.overflowed = False
+        self.closed = False  # its key was revoked: the stream ends
 
     def offer(self, entry: Entry) -> None:
         try:
@@ -57,39 +63,32 @@ class Listener:
             self.overflowed = True
 
 
-class AlertLog:
+class LiveAlerts:
+    """The tail of news.alerts: each entry to the streams of its owner."""
+
     def __init__(self) -> None:
-        self.alerts: dict[str, LoggedAlert] = {}
-        self.timelines: dict[str, list[Entry]] = {}
+        self.timeline = Timeline()
         self.listeners: set[Listener] = set()
 
-    def apply_record(self, record: Any) -> None:
+    def entry(self, record: Any) -> Entry | None:
         if record.value is None:
-            return
-        self.add(AlertEvent.model_validate_json(record.value), record.offset)
+            return None
+        event = AlertEvent.model_validate_json(record.value)
+        kind = self.timeline.kind(event, record.offset)
+        return Entry(kind, record.offset, event) if kind is not None else None
 
-    def add(self, event: AlertEvent, offset: int) -> None:
-        known = self.alerts.get(event.alert_id)
-        if known is None:
-            entry = Entry("alert", offset, event)
-            self.alerts[event.alert_id] = LoggedAlert(entry)
-        elif event.article_id in known.article_ids():
-            return  # a replay of what we have
-        else:
-            entry = Entry("update", offset, event)
-            known.updates.append(entry)
-        self.timelines.setdefault(event.owner, []).append(entry)
+    def apply_record(self, record: Any) -> None:
+        entry = self.entry(record)
+        if entry is None:
+            return
         for listener in list(self.listeners):
-            if listener.owner == event.owner:
+            if listener.owner == entry.event.owner:
                 listener.offer(entry)
 
-    def since(self, owner: str, offset: int) -> list[Entry]:
-        return [e for e in self.timelines.get(owner, []) if e.offset > offset]
-
-    def of_subscription(self, owner: str, subscription_id: str) -> list[LoggedAlert]:
-        """Newest first."""
-        return [self.alerts[e.event.alert_id] for e in reversed(self.timelines.get(owner, []))
-                if e.kind == "alert" and e.event.subscription_id == subscription_id]
+    def close_streams(self, owner: str) -> None:
+        for listener in list(self.listeners):
+            if listener.owner == owner:
+                listener.closed = True
 
 
 class AlertStore:
@@ -97,55 +96,130 @@ class AlertStore:
         self.settings = settings
         self.keys = Table(settings, Topic.API_KEYS, ApiKey)
         self.subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
-        self.deliveries = Table(settings, Topic.DELIVERIES, Delivery,
-                                {EndpointHealth.key(""): EndpointHealth})
-        self.log = AlertLog()
-        self.follower = TopicFollower(settings, Topic.ALERTS, self.log.apply_record)
+        self.endpoints = Table(settings, Topic.ENDPOINTS, EndpointHealth)
+        self.live = LiveAlerts()
+        self.follower = TopicFollower(settings, Topic.ALERTS, self.live.apply_record, last=WARM_UP_RECORDS)
+        self.sealer = Sealer(settings)
+        self.feeds: dict[str, str] = {}  # feed token's SHA-256 → subscription id
+        self._feed_of: dict[str, str] = {}  # and back
+        self.subscriptions.listeners.append(self._index_feed)
+        self.keys.listeners.append(self._on_key)
+        self.open_streams: dict[str, int] = {}  # per owner
         self.producer = make_producer(settings)
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """In the background: the search API serves while Kafka is away; these routes answer
-        503 until every view has caught up."""
-        self._task = asyncio.create_task(self._start(), name="alert store")
+        503 until every view has caught up. A start that fails half-way (Kafka dropping while
+        the views load) is undone and tried again, never left dead."""
+        self._task = supervised("alert store start", self._start)
 
     async def _start(self) -> None:
-        while True:
-            try:
-                await ensure_topics(self.settings)
-                await self.producer.start()
-                break
-            except Exception as exc:
-                log.warning("alert store: Kafka not reachable yet (%s); retrying", exc)
-                await asyncio.sleep(2)
-        for table in (self.keys, self.subscriptions, self.deliveries):
-            await table.start()
-        await self.follower.start()
-        for table in (self.keys, self.subscriptions, self.deliveries):
-            await table.follower.caught_up.wait()
-        await self.follower.caught_up.wait()
+        try:
+            await ensure_topics(self.settings)
+            await self.producer.start()
+            for table in (self.keys, self.subscriptions, self.endpoints):
+                await table.start()
+            await self.follower.start()
+            for table in (self.keys, self.subscriptions, self.endpoints):
+                await table.follower.caught_up.wait()
+            await self.follower.caught_up.wait()
+        except Exception as exc:
+            log.warning("alert store: Kafka not reachable while starting (%s); trying again", exc)
+            await self._close_clients()
+            self.producer = make_producer(self.settings)  # a stopped producer cannot start again
+            raise
         self.ready.set()
+
+    async def _close_clients(self) -> None:
+        for closing in (*(t.stop() for t in (self.keys, self.subscriptions, self.endpoints)),
+                        self.follower.stop(), self.producer.stop()):
+            with contextlib.suppress(Exception):
+                await closing
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for table in (self.keys, self.subscriptions, self.deliveries):
-            await table.stop()
-        await self.follower.stop()
-        await self.producer.stop()
+        await self._close_clients()
+
+    # -- keys, feeds --------------------------------------------------------------------
+    def key_live(self, key_id: str) -> bool:
+        record = self.keys.get(key_id)
+        return record is not None and record.revoked_at is None
+
+    def _on_key(self, key_id: str, record: ApiKey | None) -> None:
+        if record is None or record.revoked_at is not None:
+            self.live.close_streams(key_id)  # at once, wherever the stream is open
+
+    def feed_hash(self, subscription: Subscription) -> str:
+        return subscription.feed_token_sha256 or token_sha256(self.sealer.open(subscription.feed_token))
+
+    def _index_feed(self, subscription_id: str, subscription: Subscription | None) -> None:
+        old = self._feed_of.pop(subscription_id, None)
+        if old is not None:
+            self.feeds.pop(old, None)
+        if subscription is not None:
+            digest = self.feed_hash(subscription)
+            self.feeds[digest] = subscription_id
+            self._feed_of[subscription_id] = digest
+
+    def by_feed_token(self, token: str) -> Subscription | None:
+        """By the token's hash (no comparison with every token); the hash is compared in
+        constant time; a revoked owner's feed is gone."""
+        digest = token_sha256(token)
+        subscription = self.subscriptions.get(self.feeds.get(digest, ""))
+        if subscription is None or not hmac.compare_digest(self.feed_hash(subscription), digest):
+            return None
+        return subscription if self.key_live(subscription.owner) else None
+
+    # -- writes ---------------------------------------------------------------------------
+    async def _write(self, key: str, value: Subscription | None) -> None:
+        """Acknowledged within the publish timeout, else a 503 (Kafka away) without waiting
+        for the client library's own, much longer, timeout."""
+        try:
+            await asyncio.wait_for(write_row(self.producer, self.settings, Topic.SUBSCRIPTIONS, key, value),
+                                   self.settings.publish_timeout_seconds)
+        except (TimeoutError, KafkaError) as exc:
+            raise ApiError(503, "unavailable", "the subscription could not be saved: Kafka did not "
+                           "acknowledge it in time; try again", headers={"Retry-After": "5"}) from exc
+        self.subscriptions.apply(key, value)
 
     async def save(self, subscription: Subscription) -> None:
-        await write_row(self.producer, self.settings, Topic.SUBSCRIPTIONS,
-                        subscription.subscription_id, subscription)
-        self.subscriptions.apply(subscription.subscription_id, subscription)
+        await self._write(subscription.subscription_id, subscription)
 
     async def delete(self, subscription_id: str) -> None:
-        await write_row(self.producer, self.settings, Topic.SUBSCRIPTIONS, subscription_id, None)
-        self.subscriptions.apply(subscription_id, None)
+        await self._write(subscription_id, None)
 
     def endpoint(self, subscription_id: str) -> EndpointHealth | None:
-        value = self.deliveries.rows.get(EndpointHealth.key(subscription_id))
-        return value if isinstance(value, EndpointHealth) else None
+        return self.endpoints.get(subscription_id)
+
+    # -- resuming a stream ----------------------------------------------------------------
+    async def since(self, owner: str, offset: int) -> list[Entry]:
+        """The owner's entries after `offset` in its partition, up to the end as it is now
+        (seeked to, not replayed from the start; at most RESUME_MAX_RECORDS back)."""
+        topic = topic_name(self.settings, Topic.ALERTS)
+        reader = make_reader(self.settings)
+        await reader.start()
+        try:
+            partitions = await topic_partitions(reader, topic)
+            # Where the producer put the owner's alerts (keyed by owner: murmur2, as Java's).
+            tp = partitions[(murmur2(owner.encode()) & 0x7FFFFFFF) % len(partitions)]
+            reader.assign([tp])
+            end = (await reader.end_offsets([tp]))[tp]
+            begin = (await reader.beginning_offsets([tp]))[tp]
+            reader.seek(tp, max(offset + 1, begin, end - RESUME_MAX_RECORDS))
+            entries: list[Entry] = []
+            deadline = asyncio.get_running_loop().time() + 30
+            while await reader.position(tp) < end and asyncio.get_running_loop().time() < deadline:
+                for record in (await reader.getmany(tp, timeout_ms=1000, max_records=1000)).get(tp, []):
+                    if record.offset >= end:
+                        break
+                    found = self.live.entry(record)
+                    if found is not None and found.event.owner == owner:
+                        entries.append(found)
+            return entries
+        finally:
+            await reader.stop()

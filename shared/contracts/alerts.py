@@ -26,12 +26,16 @@ Digest = Literal["immediate", "hourly", "daily"]
 DIGEST_SECONDS = {"hourly": 3600, "daily": 86400}
 
 
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def short_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
 # What a key may do (shared/http/api_keys.py); admin implies all.
-KeyScope = Literal["ingest", "read", "alerts", "admin"]
+KeyScope = Literal["ingest", "read", "alerts", "ops", "admin"]
 DEFAULT_SCOPES: tuple[KeyScope, ...] = ("read", "alerts")  # a subscriber's; keys made before scopes
 
 
@@ -47,7 +51,7 @@ class ApiKey(Message):
 
 
 class WebhookSecret(BaseModel):
-    secret: str  # whsec_<base64>
+    secret: str  # whsec_<base64>, sealed on the topic (shared/runtime/sealing.py)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime | None = None  # set on the old secret when it is rotated
 
@@ -68,7 +72,9 @@ class Subscription(Message):
     webhook_generation: int = 0
     digest: Digest = "immediate"
     max_alerts_per_hour: int = 60
-    feed_token: str
+    feed_token: str  # the Atom feed's secret, sealed on the topic
+    # Its SHA-256, which the feed route looks the token up by (None on rows from before).
+    feed_token_sha256: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -115,6 +121,8 @@ class Delivery(Message):
     state: DeliveryState
     alert: AlertEvent | None = None  # None for a digest
     digest_of: list[str] = Field(default_factory=list)  # a digest's alert ids
+    # ... and the alerts themselves: the members' own rows expire once final.
+    digest_alerts: list[AlertEvent] = Field(default_factory=list)
     digest_id: str | None = None  # the digest an alert went out in
     attempts: int = 0
     next_attempt_at: datetime | None = None
@@ -126,8 +134,8 @@ class Delivery(Message):
 
 
 class EndpointHealth(Message):
-    """news.deliveries, keyed `endpoint:<subscription id>`: consecutive failed alerts, and why
-    the endpoint was disabled (the owner sees it on the subscription)."""
+    """news.endpoints, keyed by subscription id: consecutive failed alerts, and why the
+    endpoint was disabled (the owner sees it on the subscription)."""
 
     subscription_id: str
     webhook_generation: int
@@ -137,4 +145,4 @@ class EndpointHealth(Message):
 
     @staticmethod
     def key(subscription_id: str) -> str:
-        return f"endpoint:{subscription_id}"
+        return subscription_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, Subscription
+from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, EndpointHealth, Subscription
 from shared.contracts.messages import (
     DeadLetter,
     EnrichedArticle,
@@ -24,7 +24,8 @@ MESSAGE_OF_TOPIC: dict[Topic, type[Message]] = {
     Topic.SUBSCRIPTIONS: Subscription,
     Topic.API_KEYS: ApiKey,
     Topic.ALERTS: AlertEvent,
-    Topic.DELIVERIES: Delivery,  # and EndpointHealth under `endpoint:` keys
+    Topic.DELIVERIES: Delivery,
+    Topic.ENDPOINTS: EndpointHealth,
     Topic.HEARTBEATS: WorkerHeartbeat,
     Topic.REPLAYS: Replay,
 }

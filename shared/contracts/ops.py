@@ -25,6 +25,8 @@ class WorkerHeartbeat(Message):
     updated_at: datetime = Field(default_factory=utcnow)
     stopping: bool = False
     metrics_port: int | None = None
+    # Background tasks of the worker that are not running (crashed, waiting to restart).
+    tasks_down: list[str] = Field(default_factory=list)
 
 
 class Replay(Message):

@@ -32,14 +32,20 @@ class Topic(StrEnum):
     API_KEYS = "news.apikeys"
     ALERTS = "news.alerts"
     DELIVERIES = "news.deliveries"
+    # Each subscription's webhook health (consecutive failures, why it was disabled): a table
+    # as small as the subscriptions, apart from the per-alert delivery states.
+    ENDPOINTS = "news.endpoints"
     # Ops: live workers, and dead letters sent back.
     HEARTBEATS = "news.heartbeats"
     REPLAYS = "news.replays"
 
 
 # Topics read as tables: every reader materialises the whole topic, keyed by message key.
-COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.HEARTBEATS,
-                       Topic.REPLAYS, Topic.LINKS})
+COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.ENDPOINTS,
+                       Topic.HEARTBEATS, Topic.REPLAYS, Topic.LINKS})
+# Tables whose rows also expire: the linker's decisions (its memory is a week) and delivery
+# states (a final state is in the alert history; the deliverer holds only what is in flight).
+EXPIRING = frozenset({Topic.LINKS, Topic.DELIVERIES})
 # Topics that must keep one total order: their readers decide against everything before.
 SINGLE_PARTITION = frozenset({Topic.ANALYSED, Topic.LINKS})
 
@@ -52,6 +58,8 @@ class Stage(StrEnum):
     INDEXING = "indexing"
     ALERTING = "alerting"
     DELIVERY = "delivery"
+    HISTORY = "history"
+    DELIVERY_HISTORY = "delivery_history"
 
 
 class Sink(StrEnum):
@@ -68,6 +76,11 @@ class StageSpec(BaseModel):
     service: str  # the package under services/ that runs it (`python -m services.<service>`)
     reads: Topic | None = None  # None: its input comes from outside (HTTP, feeds)
     writes: Topic | Sink
+    # Tables the stage keeps beside what it writes (the deliverer's states, for instance).
+    records: tuple[Topic, ...] = ()
+
+    def outputs(self) -> tuple[Topic | Sink, ...]:
+        return (self.writes, *self.records)
 
     def consumer_group(self, settings: Settings) -> str:
         return settings.consumer_group(self.stage.value)
@@ -85,7 +98,14 @@ TOPOLOGY: tuple[StageSpec, ...] = (
     # A branch beside the indexer: alerts flow from the enriched stream, not from the index,
     # so they keep flowing while Elasticsearch is down.
     StageSpec(stage=Stage.ALERTING, service="alerts", reads=Topic.ENRICHED, writes=Topic.ALERTS),
-    StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.WEBHOOKS),
+    StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.WEBHOOKS,
+              records=(Topic.DELIVERIES, Topic.ENDPOINTS)),
+    # The alert history and each alert's delivery state, in Elasticsearch (time-based indices
+    # dropped whole past retention): what history pages, feeds and digests read, so that no
+    # API instance reads news.alerts or news.deliveries from the start.
+    StageSpec(stage=Stage.HISTORY, service="history", reads=Topic.ALERTS, writes=Sink.ELASTICSEARCH),
+    StageSpec(stage=Stage.DELIVERY_HISTORY, service="history.deliveries", reads=Topic.DELIVERIES,
+              writes=Sink.ELASTICSEARCH),
 )
 # The chain every article goes through, ingest to index.
 PIPELINE = TOPOLOGY[:5]
@@ -114,9 +134,10 @@ def partition_count(settings: Settings, topic: Topic) -> int:
 def topic_configs(topic: Topic) -> dict[str, str]:
     """Per-topic broker configs: dead letters are kept longer so someone can look at them;
     tables are compacted, never expired, except the linker's, which forgets after a week
-    (as its memory does: older articles are not compared with)."""
+    (as its memory does: older articles are not compared with), and delivery states, whose
+    final ones live on in the alert history."""
     week_ms = 7 * 24 * 3600 * 1000
-    if topic is Topic.LINKS:
+    if topic in EXPIRING:
         return {"cleanup.policy": "compact,delete", "retention.ms": str(week_ms),
                 "min.compaction.lag.ms": "60000"}
     if topic in COMPACTED:

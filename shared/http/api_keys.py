@@ -4,14 +4,22 @@ nothing to brute-force). Keys live in the compacted `news.apikeys` topic (`newsf
 every service that checks them reads the same table.
 
 Scopes: `ingest` (POST articles), `read` (search, when NEWSFLOW_REQUIRE_READ_KEY=1), `alerts`
-(one's own subscriptions), `admin` (dead-letter replays; implies every other scope).
+(one's own subscriptions), `ops` (the monitor's API and page), `admin` (dead-letter replays,
+everyone's subscriptions; implies every other scope).
+
+A client that keeps presenting keys that are unknown or revoked is throttled: past
+`failed_key_limit` in a window it hears 429 with Retry-After, whatever it presents, until the
+window ends (a missing key does not count: a browser opening a page has none yet).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -89,6 +97,53 @@ def authorize(keys: Mapping[str, ApiKey] | None, presented: str | None, scope: K
     return record
 
 
+class FailedKeys:
+    """Failed key attempts per client address, in fixed windows; at most `max_clients` kept
+    (the least recently failing forgotten first), so a flood of addresses costs bounded memory."""
+
+    def __init__(self, limit: int, window_seconds: float, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.max_clients, self.clock = limit, window_seconds, max_clients, clock
+        self.clients: OrderedDict[str, tuple[float, int]] = OrderedDict()  # → (window start, count)
+
+    def retry_after(self, client: str) -> float | None:
+        seen = self.clients.get(client)
+        if seen is None:
+            return None
+        started, count = seen
+        left = started + self.window - self.clock()
+        if left <= 0:
+            del self.clients[client]
+            return None
+        return left if count >= self.limit else None
+
+    def failed(self, client: str) -> None:
+        now = self.clock()
+        started, count = self.clients.pop(client, (now, 0))
+        if started + self.window <= now:
+            started, count = now, 0
+        self.clients[client] = (started, count + 1)
+        while len(self.clients) > self.max_clients:
+            self.clients.popitem(last=False)
+
+
+def check_key(request: Request, keys: Mapping[str, ApiKey] | None, presented: str | None,
+              scope: KeyScope) -> ApiKey:
+    """`authorize`, behind the app's failed-key throttle (`app.state.failed_keys`)."""
+    throttle: FailedKeys | None = getattr(request.app.state, "failed_keys", None)
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(client) if throttle else None
+    if wait is not None:
+        raise ApiError(429, "too_many_failed_keys", "too many unknown or revoked API keys from "
+                       "this address; try again later", headers={"Retry-After": str(math.ceil(wait))})
+    try:
+        return authorize(keys, presented, scope)
+    except ApiError as exc:
+        if exc.code == "bad_key" and throttle is not None:
+            throttle.failed(client)
+        raise
+
+
 class KeyRing:
     """The API-keys table, for a service that checks keys but keeps no other table."""
 
@@ -118,7 +173,7 @@ def key_dependency(scope: KeyScope, required: Callable[[Settings], bool]) -> Any
         if not required(settings):
             return None
         ring = getattr(request.app.state, "key_ring", None)
-        return authorize(ring.keys if ring is not None else None,
+        return check_key(request, ring.keys if ring is not None else None,
                          presented_key(authorization, x_api_key), scope)
 
     return Depends(current)

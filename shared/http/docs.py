@@ -12,6 +12,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from shared.http.pages import Page
+
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
 
@@ -21,9 +23,12 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
+    html = get_swagger_ui_html(openapi_url=openapi_url, title=f"{app.title}: API docs",
+                               swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+                               swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+                               swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
+    page = Page(bytes(html.body).decode())  # the pages' Content-Security-Policy
+
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=openapi_url, title=f"{app.title}: API docs",
-                                   swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
+        return page.response()

@@ -1,9 +1,12 @@
 """The one policy for requests newsflow makes to addresses its users name: webhooks, feeds
 and the pages feed entries link to.
 
-Every attempt resolves the host again and refuses loopback, private, link-local (cloud
-metadata lives there), multicast, reserved and unspecified addresses, unless the
-`outbound_allow` setting names the host or a network holding the address. The request then
+Every attempt resolves the host again and refuses every address that is not globally
+reachable (`ipaddress`'s `is_global`: loopback, private, shared CGNAT space, link-local where
+cloud metadata lives, site-local, unique-local, documentation ranges) and multicast, judging an
+IPv6 address that carries an IPv4 one (mapped, compatible, 6to4, Teredo, NAT64) by the IPv4
+address inside, unless the `outbound_allow` setting names the host or a network holding the
+address. A refusal names the host, never what it resolved to. The request then
 goes to the address that was checked (the Host header and TLS name stay the host's), so a DNS
 answer that changes between check and connect cannot slip through; redirects are never
 followed; the response is read up to a byte budget, within a time budget.
@@ -43,16 +46,37 @@ class ResponseTooLarge(OutboundError):
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to, when it is one of the forms that carry one."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client behind the Teredo server
+    if any(address in net for net in NAT64) or (address in IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def forbidden_kind(address: IPAddress) -> str | None:
-    """Why an address may not be called, or None when it is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why an address may not be called, or None when it is global (and not multicast)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = embedded_ipv4(address)
+        if inner is not None:
+            return forbidden_kind(inner)
+        if address.is_site_local:  # deprecated, and not private to ipaddress: still inside
+            return "site-local"
     for kind, flag in (("loopback", address.is_loopback), ("unspecified", address.is_unspecified),
                        ("link-local", address.is_link_local), ("multicast", address.is_multicast),
                        ("private", address.is_private), ("reserved", address.is_reserved)):
         if flag:
             return kind
-    return None
+    return None if address.is_global else "non-global"
 
 
 @dataclass
@@ -84,6 +108,13 @@ class Target:
     url: str  # with the checked address in place of the host
     host_header: str
     hostname: str
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 class OutboundPolicy:
@@ -118,16 +149,18 @@ class OutboundPolicy:
         except ValueError:
             try:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except socket.gaierror as exc:
-                raise RefusedAddress(f"{host} does not resolve: {exc.strerror}") from exc
+            except (socket.gaierror, UnicodeError) as exc:
+                raise RefusedAddress(f"{host} does not resolve to a public address") from exc
             addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
         host_allowed = host.lower() in self.allowed_hosts
         for address in addresses:
             kind = forbidden_kind(address)
             if kind and not host_allowed and not any(address in net for net in self.allowed_networks):
-                raise RefusedAddress(f"{host} resolves to {address}, a {kind} address")
+                # Not what it resolved to: that would map the inside for whoever asks.
+                what = f"a {kind} address" if address == _literal(host) else "not a public address"
+                raise RefusedAddress(f"{host} is {what}")
         if not addresses:
-            raise RefusedAddress(f"{host} has no address")
+            raise RefusedAddress(f"{host} does not resolve to a public address")
         address = addresses[0]
         literal = f"[{address}]" if address.version == 6 else str(address)
         netloc = f"{literal}:{parts.port}" if parts.port else literal

@@ -17,23 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import MessageSizeTooLargeError
 
 from shared.contracts.headers import Header, Headers, article_id_of
 from shared.contracts.messages import DeadLetter
 from shared.contracts.topology import Stage, Topic, topic_name
+from shared.runtime.retry import until_acknowledged
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 2000
-_MAX_BACKOFF_SECONDS = 30.0
 
 
 class Record(Protocol):
@@ -121,29 +120,6 @@ def dead_letter_headers(letter: DeadLetter, original: Sequence[tuple[str, bytes]
                    if value is not None]
 
 
-def backoff(attempt: int) -> float:
-    """Exponential with jitter, so retrying workers do not hammer a recovering server in step."""
-    return float(min(_MAX_BACKOFF_SECONDS, 0.2 * 2**attempt) * (0.5 + random.random() / 2))
-
-
-class Stopping(Exception):
-    """Asked to stop while waiting out an outage: leave the batch uncommitted."""
-
-
-async def sleep_unless_stopped(stop: asyncio.Event | None, seconds: float) -> None:
-    """Sleeps, but raises Stopping as soon as the stage is asked to stop."""
-    if stop is None:
-        await asyncio.sleep(seconds)
-        return
-    if stop.is_set():
-        raise Stopping()
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return
-    raise Stopping()
-
-
 class Producer(Protocol):
     async def send_and_wait(self, topic: str, value: bytes | None = None, key: bytes | None = None,
                             partition: Any = None, timestamp_ms: Any = None,
@@ -171,21 +147,17 @@ class DeadLetterSender:
         headers = dead_letter_headers(letter, original_headers)
         if len(letter.payload) > self.max_payload_bytes:
             letter = letter.without_payload()
-        attempt = 0
         while True:
             try:
-                await self.producer.send_and_wait(self.topic, letter.to_bytes(), key=key,
-                                                  headers=headers)
+                async for attempt in until_acknowledged("dead-letter send", stop):
+                    with attempt:
+                        await self.producer.send_and_wait(self.topic, letter.to_bytes(), key=key,
+                                                          headers=headers)
                 break
             except MessageSizeTooLargeError:
                 if letter.payload_omitted:
                     raise  # cannot happen with an empty payload; never drop it silently
                 letter = letter.without_payload()
-            except (KafkaError, OSError, TimeoutError) as exc:
-                delay = backoff(attempt)
-                attempt += 1
-                log.warning("dead-letter send failed (%s); retrying in %.1fs", exc, delay)
-                await sleep_unless_stopped(stop, delay)
         self.sent += 1
         log.warning("dead letter from %s: %s: %s (article %s, %s[%s]@%s)", letter.stage,
                     letter.error_type, letter.error[:300], letter.article_id,

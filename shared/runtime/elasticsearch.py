@@ -24,6 +24,7 @@ from elasticsearch import (
 )
 
 from shared.contracts.document import INDEX_VERSION, MAPPINGS, DocField
+from shared.contracts.history import ALERT_MAPPINGS, DELIVERY_MAPPINGS, alerts_alias, deliveries_alias
 from shared.runtime.security import (
     ConnectionProblem,
     Unreachable,
@@ -175,6 +176,17 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     else:
         await es.indices.put_alias(index=index, name=alias)
     return index
+
+
+async def ensure_history(es: AsyncElasticsearch, settings: Settings) -> None:
+    """The alert history's templates: each daily index joins its alias as it is made."""
+    for alias, mappings in ((alerts_alias(settings), ALERT_MAPPINGS),
+                            (deliveries_alias(settings), DELIVERY_MAPPINGS)):
+        await es.indices.put_index_template(
+            name=f"{alias}-template", index_patterns=[f"{alias}-*"], priority=100,
+            template={"settings": {"number_of_shards": 1, "number_of_replicas": settings.index_replicas,
+                                   "refresh_interval": "1s"},
+                      "mappings": mappings, "aliases": {alias: {}}})
 
 
 async def reindex(es: AsyncElasticsearch, settings: Settings, page_size: int = 1000) -> tuple[str, str, int]:

@@ -296,10 +296,10 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
     return [TopicPartition(topic, p) for p in sorted(ids)]
 
 
-async def fetch_message(settings: Settings, topic: str, partition: int, offset: int,
-                        timeout: float = 10.0) -> bytes | None:
-    """One message's value by its position (a dead letter's reference to an original too large
-    to copy), or None when the topic no longer holds it."""
+async def fetch_record(settings: Settings, topic: str, partition: int, offset: int,
+                       timeout: float = 10.0) -> Any | None:
+    """One record (value and headers) by its position, or None when the topic no longer
+    holds it."""
     consumer = make_reader(settings)
     await consumer.start()
     try:
@@ -310,6 +310,14 @@ async def fetch_message(settings: Settings, topic: str, partition: int, offset: 
             return None
         consumer.seek(tp, offset)
         record = await asyncio.wait_for(consumer.getone(tp), timeout)
-        return record.value if record.offset == offset else None
+        return record if record.offset == offset else None
     finally:
         await consumer.stop()
+
+
+async def fetch_message(settings: Settings, topic: str, partition: int, offset: int,
+                        timeout: float = 10.0) -> bytes | None:
+    """One message's value by its position (a dead letter's reference to an original too large
+    to copy), or None when the topic no longer holds it."""
+    record = await fetch_record(settings, topic, partition, offset, timeout)
+    return record.value if record is not None else None

@@ -38,6 +38,10 @@ WEBHOOK_ATTEMPTS = Counter("newsflow_webhook_attempts_total", "Webhook attempts 
                            ["outcome"])  # delivered, retrying, failed, refused
 WEBHOOK_SECONDS = Histogram("newsflow_webhook_attempt_seconds", "Time of one webhook attempt",
                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
+TASK_RESTARTS = Counter("newsflow_task_restarts_total",
+                        "Background tasks restarted after an unexpected error", ["task"])
+TASKS_DOWN = Gauge("newsflow_tasks_down", "Background tasks not running right now (crashed and "
+                   "waiting to restart, or ended)")
 HTTP_REQUESTS = Counter("newsflow_http_requests_total", "HTTP requests answered",
                         ["service", "method", "route", "status"])
 HTTP_SECONDS = Histogram("newsflow_http_request_duration_seconds", "HTTP request duration",

@@ -36,6 +36,7 @@ from shared.contracts.headers import headers_for
 from shared.contracts.messages import utcnow
 from shared.contracts.ops import WorkerHeartbeat
 from shared.contracts.topology import StageSpec, Topic, topic_name
+from shared.runtime import tasks
 from shared.runtime.dead_letters import (
     DeadLetterLimit,
     DeadLetterPolicy,
@@ -43,15 +44,13 @@ from shared.runtime.dead_letters import (
     InvalidMessage,
     Record,
     StageHalted,
-    Stopping,
-    backoff,
     build_dead_letter,
-    sleep_unless_stopped,
 )
 from shared.runtime.kafka import check_kafka, ensure_topics, make_consumer, make_producer
 from shared.runtime.logs import configure_logging
 from shared.runtime.metrics import BATCH_SECONDS, MESSAGES_DEAD_LETTERED, MESSAGES_PROCESSED, serve_metrics
 from shared.runtime.preflight import exit_on_problem
+from shared.runtime.retry import Stopping, until_acknowledged
 from shared.runtime.security import ConnectionProblem
 from shared.settings import Settings, get_settings
 
@@ -123,7 +122,7 @@ class StageRuntime:
         return WorkerHeartbeat(stage=self.spec.stage, instance=self.instance, partitions=partitions,
                                processed=self.processed, dead_lettered=self.dead_lettered,
                                started_at=self.started_at, stopping=stopping,
-                               metrics_port=self.metrics_port)
+                               metrics_port=self.metrics_port, tasks_down=tasks.down())
 
     async def _beating(self, stop: asyncio.Event) -> None:
         """Says this worker is alive (and which partitions it holds) every few seconds."""
@@ -139,7 +138,8 @@ class StageRuntime:
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; raises StageHalted when the dead-letter limits are crossed."""
         heartbeat = self.heartbeat
-        beating = asyncio.create_task(self._beating(stop)) if heartbeat else None
+        beating = tasks.supervised(f"{self.spec.stage} heartbeat", lambda: self._beating(stop)) \
+            if heartbeat else None
         try:
             await self._run(stop)
         finally:
@@ -351,32 +351,27 @@ class TopicSink:
     async def _send(self, encoded: Encoded, stop: asyncio.Event) -> tuple[Encoded, Awaitable[Any]]:
         """Queues the output (the broker's acknowledgement is awaited after the whole batch)."""
         key, data, headers = encoded
-        attempt = 0
-        while True:
-            try:
-                return encoded, await self.producer.send(self.topic, data, key=key, headers=headers)
-            except MessageSizeTooLargeError:
-                return encoded, _failed(MessageSizeTooLargeError())
-            except KafkaError as exc:
-                attempt += 1
-                log.warning("%s: send failed (%s); retrying", self.spec.stage, exc)
-                await sleep_unless_stopped(stop, backoff(attempt))
+        async for attempt in until_acknowledged(f"{self.spec.stage}: send", stop):
+            with attempt:
+                try:
+                    return encoded, await self.producer.send(self.topic, data, key=key, headers=headers)
+                except MessageSizeTooLargeError:
+                    return encoded, _failed(MessageSizeTooLargeError())
+        raise AssertionError("unreachable: the policy retries until it succeeds")
 
     async def _acknowledged(self, queued: tuple[Encoded, Awaitable[Any]], stop: asyncio.Event) -> Outcome:
         encoded, delivery = queued
-        attempt = 0
-        while True:
-            try:
-                await delivery
-                return None
-            except MessageSizeTooLargeError:
-                return InvalidMessage(f"the {self.spec.stage} output is larger than the broker "
-                                      f"accepts ({len(encoded[1])} bytes)", "MessageSizeTooLarge")
-            except KafkaError as exc:
-                attempt += 1
-                log.warning("%s: delivery failed (%s); sending again", self.spec.stage, exc)
-                await sleep_unless_stopped(stop, backoff(attempt))
-                _, delivery = await self._send(encoded, stop)
+        async for attempt in until_acknowledged(f"{self.spec.stage}: delivery", stop):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    _, delivery = await self._send(encoded, stop)  # sent again
+                try:
+                    await delivery
+                    return None
+                except MessageSizeTooLargeError:
+                    return InvalidMessage(f"the {self.spec.stage} output is larger than the broker "
+                                          f"accepts ({len(encoded[1])} bytes)", "MessageSizeTooLarge")
+        raise AssertionError("unreachable: the policy retries until it succeeds")
 
 
 def _failed(error: BaseException) -> Awaitable[Any]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.contracts.topology import Topic, topic_name
 from shared.runtime.kafka import make_reader, topic_partitions
+from shared.runtime.tasks import supervised
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,12 @@ Apply = Callable[[Any], None]  # gets each consumer record, in partition order
 
 
 class TopicFollower:
-    def __init__(self, settings: Settings, topic: Topic, apply: Apply) -> None:
+    """`last`: start each partition that many records before its end instead of at its start
+    (a view of the recent past whose start time does not grow with the topic's history)."""
+
+    def __init__(self, settings: Settings, topic: Topic, apply: Apply, last: int | None = None) -> None:
         self.settings = settings
+        self.last = last
         self.topic = topic
         self.name = topic_name(settings, topic)
         self.apply = apply
@@ -39,12 +44,20 @@ class TopicFollower:
     async def start(self) -> None:
         consumer = make_reader(self.settings, auto_offset_reset="earliest", fetch_max_wait_ms=100)
         await consumer.start()
-        partitions = await topic_partitions(consumer, self.name)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        try:
+            partitions = await topic_partitions(consumer, self.name)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            if self.last is not None:
+                begins = await consumer.beginning_offsets(partitions)
+                for tp in partitions:
+                    consumer.seek(tp, max(begins[tp], ends[tp] - self.last))
+        except BaseException:
+            await consumer.stop()
+            raise
         self._consumer = consumer
-        self._task = asyncio.create_task(self._follow(ends), name=f"follow {self.name}")
+        self._task = supervised(f"follow {self.name}", lambda: self._follow(ends))
 
     async def _follow(self, ends: dict[Any, int]) -> None:
         assert self._consumer is not None
@@ -81,12 +94,13 @@ class TopicFollower:
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, consumer, self._task, self._consumer = self._task, self._consumer, None, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+                await task
+        if consumer is not None:
+            await consumer.stop()
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -110,6 +124,8 @@ class Table(Generic[M]):
         self.models_by_prefix = models_by_prefix or {}
         self.rows: dict[str, Any] = {}
         self.listeners: list[Callable[[str, Any], None]] = []
+        # Which rows stay in memory (None: all); listeners hear every change either way.
+        self.keep: Callable[[Any], bool] | None = None
         self.follower = TopicFollower(settings, topic, self._apply_record)
 
     def _apply_record(self, record: Any) -> None:
@@ -133,7 +149,7 @@ class Table(Generic[M]):
     def apply(self, key: str, value: Any) -> None:
         """Also called by writers with what they just wrote: read-your-writes without waiting
         for the topic to echo it (the echo re-applies the same value)."""
-        if value is None:
+        if value is None or (self.keep is not None and not self.keep(value)):
             self.rows.pop(key, None)
         else:
             self.rows[key] = value

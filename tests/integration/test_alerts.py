@@ -46,7 +46,8 @@ def _article(marker: str) -> dict[str, Any]:
 
 
 async def _alerts_settled(pipeline: Pipeline) -> bool:
-    stages = [spec(Stage.ALERTING), spec(Stage.DELIVERY), spec(Stage.ENRICHMENT), spec(Stage.EXTRACTION)]
+    stages = [spec(Stage.ALERTING), spec(Stage.DELIVERY), spec(Stage.ENRICHMENT), spec(Stage.EXTRACTION),
+              spec(Stage.HISTORY), spec(Stage.DELIVERY_HISTORY)]
     return all([await consumer_lag(pipeline.settings, s) == 0 for s in stages])
 
 
@@ -120,8 +121,15 @@ async def test_seeds_alert_once_per_story_or_once_per_article(
             payload = Webhook(subscription["webhook_secret"]).verify(request.body, request.headers)
             assert payload["data"]["subscription_id"] == subscription["subscription_id"]
 
-    history = (await pipeline.search.get(f"/subscriptions/{per_story['subscription_id']}/alerts",
-                                         headers=auth(mine))).json()
+    async def in_history() -> dict[str, Any] | None:
+        # The history is searched (refreshed each second): what the stage wrote shows soon after.
+        history = (await pipeline.search.get(f"/subscriptions/{per_story['subscription_id']}/alerts",
+                                             headers=auth(mine))).json()
+        alerts = history["alerts"]
+        settled = len(alerts) == 1 and alerts[0]["updates"] and alerts[0]["delivery"]
+        return history if settled else None
+
+    history = await eventually(in_history, "the story's alert, its update and delivery in the history")
     assert len(history["alerts"]) == 1
     alert = history["alerts"][0]
     assert alert["alert_id"] == receiver.alert_ids(f"story-{run}")[0]
@@ -197,9 +205,14 @@ async def test_live_stream_resumes_from_last_event_id_and_feed_lists_alerts(
     assert int(second["id"]) > int(first["id"])
 
     feed_url = created["links"]["feed"].split(str(pipeline.search.base_url).rstrip("/"))[-1]
-    feed = await pipeline.search.get(feed_url)
+
+    async def both_in_feed() -> httpx.Response | None:
+        feed = await pipeline.search.get(feed_url)
+        text = feed.text.lower()
+        return feed if all(m.lower() in text for m in markers[:2]) else None
+
+    feed = await eventually(both_in_feed, "both alerts in the feed (from the alert history)")
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom+xml")
-    assert markers[0].lower() in feed.text.lower() and markers[1].lower() in feed.text.lower()
     assert (await pipeline.search.get("/feeds/not-a-token")).status_code == 404
 
 

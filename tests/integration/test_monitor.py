@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.conftest import REPO_ROOT
 from tests.integration.test_alerts import _article, _marker
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
-from tests.stack import Pipeline, Receiver, auth, eventually, subscribe
+from tests.stack import Pipeline, Receiver, auth, create_key, eventually, subscribe
 
 pytestmark = pytest.mark.integration
 
@@ -192,6 +192,11 @@ async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pip
         browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         await page.goto(f"http://127.0.0.1:{pipeline.settings.monitor_port}/")
+        # Without a key the page shows nothing of the pipeline, and says what it needs.
+        await expect(page.locator("#updated")).to_contain_text("an API key is required", timeout=20_000)
+        assert await page.locator(".stage").count() == 0
+        ops_key = create_key(pipeline, "ops desk", "--scope", "ops")
+        await page.fill("#api-key", ops_key)
         await pipeline.submit(_article(_marker()))  # lag for the stopped stage
         stage = page.locator('.stage[data-stage="extraction"]')
         await expect(stage.locator(".status")).to_have_text("ERR", timeout=60_000)
@@ -202,8 +207,8 @@ async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pip
         row = page.locator(f'#letters tr[data-id="{letter["id"]}"]')
         await row.locator("a.inspect").click()
         await expect(page.locator("#letter")).to_contain_text("injected failure")
-        await row.locator("button.replay").click()  # no key yet: replays are an admin's
-        await expect(page.locator("#message")).to_contain_text("an API key is required")
+        await row.locator("button.replay").click()  # an ops key reads; replays are an admin's
+        await expect(page.locator("#message")).to_contain_text("no 'admin' scope")
         await page.fill("#api-key", pipeline.admin_key)
         await row.locator("button.replay").click()
         await expect(page.locator("#message")).to_contain_text(f"Replayed {letter['id']}")

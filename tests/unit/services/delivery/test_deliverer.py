@@ -20,7 +20,6 @@ from shared.contracts.alerts import (
     AlertEvent,
     Delivery,
     DeliveryState,
-    EndpointHealth,
     Subscription,
     WebhookSecret,
 )
@@ -96,7 +95,7 @@ def make(hooks: Receiver, settings: Settings | None = None, **sub: object
     subscriptions.apply("s1", Subscription(
         subscription_id="s1", owner="k1", name="n", query="q", webhook_url=hooks.url(),
         webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token="t", **sub))  # type: ignore[arg-type]
-    deliveries = Table(settings, Topic.DELIVERIES, Delivery, {"endpoint:": EndpointHealth})
+    deliveries = Table(settings, Topic.DELIVERIES, Delivery)
     producer = FakeProducer()
     clock = Clock()
     hooks.sessions.append(aiohttp.ClientSession())
@@ -110,7 +109,12 @@ def alert(n: int = 1) -> AlertEvent:
 
 
 def state(deliverer: Deliverer, alert_id: str) -> Delivery:
+    """In memory while in flight, else the last row written for it."""
     found = deliverer.deliveries.get(alert_id)
+    if found is None:
+        written = [Delivery.model_validate_json(s.value) for s in deliverer.producer.sent
+                   if s.topic == "news.deliveries" and s.key == alert_id.encode()]
+        found = written[-1] if written else None
     assert found is not None
     return found
 

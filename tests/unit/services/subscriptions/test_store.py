@@ -1,12 +1,15 @@
-"""The API's alert timeline: one entry per alert id, later story articles as updates, replays
-ignored, resuming by offset, and streams that fall too far behind."""
+"""The API's live tail of news.alerts: alerts told from updates and repeats by position (also
+when a stream resumes and reads records again), streams that fall too far behind, and streams
+closed when their key is revoked."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.subscriptions.store import LISTENER_QUEUE, AlertLog, Listener
+from services.subscriptions.store import LISTENER_QUEUE, Listener, LiveAlerts
 from shared.contracts.alerts import AlertEvent
+from shared.contracts.history import Timeline
+from tests.fakes import FakeRecord
 
 
 def event(alert_id: str, article_id: str, owner: str = "k1", sid: str = "s1") -> AlertEvent:
@@ -14,26 +17,50 @@ def event(alert_id: str, article_id: str, owner: str = "k1", sid: str = "s1") ->
                       title=article_id, submitted_at=datetime(2026, 11, 24, tzinfo=UTC))
 
 
-def test_updates_replays_and_resuming() -> None:
-    log = AlertLog()
-    log.add(event("al_1", "a1"), 0)
-    log.add(event("al_1", "a2"), 1)  # the story's next article
-    log.add(event("al_1", "a2"), 2)  # a replay
-    log.add(event("al_2", "a3"), 3)
-    log.add(event("al_9", "a9", owner="k2"), 4)
-    alerts = log.of_subscription("k1", "s1")
-    assert [a.first.event.alert_id for a in alerts] == ["al_2", "al_1"]
-    assert [u.event.article_id for u in alerts[1].updates] == ["a2"]
-    assert [(e.kind, e.offset) for e in log.since("k1", 0)] == [("update", 1), ("alert", 3)]
-    assert log.since("k2", -1)[0].event.alert_id == "al_9"
+def record(offset: int, alert: AlertEvent) -> FakeRecord:
+    return FakeRecord("news.alerts", 0, offset, alert.owner.encode(), alert.to_bytes())
+
+
+def test_alerts_updates_and_repeats_by_position() -> None:
+    timeline = Timeline()
+    assert timeline.kind(event("al_1", "a1"), 0) == "alert"
+    assert timeline.kind(event("al_1", "a2"), 1) == "update"  # the story's next article
+    assert timeline.kind(event("al_1", "a2"), 2) is None  # a replay of a2
+    assert timeline.kind(event("al_1", "a1"), 5) is None  # a replay of a1
+    # Reading the records again (a stream resuming) tells the same kinds.
+    assert timeline.kind(event("al_1", "a1"), 0) == "alert"
+    assert timeline.kind(event("al_1", "a2"), 1) == "update"
+
+
+def test_what_the_history_holds_is_learned() -> None:
+    timeline = Timeline()
+    timeline.learn("al_1", {"a1": 10})
+    assert timeline.kind(event("al_1", "a1"), 20) is None
+    assert timeline.kind(event("al_1", "a2"), 21) == "update"
+
+
+def test_the_timeline_is_bounded() -> None:
+    timeline = Timeline(limit=3)
+    for n in range(10):
+        timeline.kind(event(f"al_{n}", "a"), n)
+    assert list(timeline.known) == ["al_7", "al_8", "al_9"]
 
 
 def test_listeners_hear_their_owner_and_overflow_instead_of_growing() -> None:
-    log = AlertLog()
+    live = LiveAlerts()
     mine, other = Listener("k1"), Listener("k2")
-    log.listeners |= {mine, other}
-    log.add(event("al_1", "a1"), 0)
+    live.listeners |= {mine, other}
+    live.apply_record(record(0, event("al_1", "a1")))
+    live.apply_record(record(1, event("al_1", "a1")))  # a repeat: nothing
     assert mine.queue.qsize() == 1 and other.queue.qsize() == 0
     for n in range(LISTENER_QUEUE + 5):
-        log.add(event(f"al_x{n}", f"x{n}"), n + 1)
+        live.apply_record(record(n + 2, event(f"al_x{n}", f"x{n}")))
     assert mine.overflowed and mine.queue.qsize() == LISTENER_QUEUE
+
+
+def test_a_revoked_key_closes_its_streams_only() -> None:
+    live = LiveAlerts()
+    mine, other = Listener("k1"), Listener("k2")
+    live.listeners |= {mine, other}
+    live.close_streams("k1")
+    assert mine.closed and not other.closed

@@ -27,7 +27,7 @@ def test_each_stage_reads_what_the_previous_one_writes() -> None:
 def test_branches_read_what_an_earlier_stage_writes() -> None:
     for position, stage in enumerate(TOPOLOGY):
         if stage not in PIPELINE:
-            assert stage.reads in {before.writes for before in TOPOLOGY[:position]}
+            assert stage.reads in {out for before in TOPOLOGY[:position] for out in before.outputs()}
     assert spec(Stage.ALERTING).reads is Topic.ENRICHED
 
 

@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from shared.contracts.headers import Header, header_value
 from shared.contracts.messages import ExtractedArticle, Quote, RawArticle
 from shared.contracts.topology import Stage, Topic, spec, topic_name
-from shared.runtime import dead_letters, stage
+from shared.runtime import retry
 from shared.runtime.dead_letters import DeadLetterLimit, DeadLetterPolicy, DeadLetterSender, StageHalted
 from shared.runtime.stage import BatchBounds, StageRuntime, TopicSink
 from shared.settings import Settings
@@ -32,8 +32,7 @@ NOW = datetime(2025, 12, 18, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dead_letters, "backoff", lambda attempt: 0.0)
-    monkeypatch.setattr(stage, "backoff", lambda attempt: 0.0)
+    monkeypatch.setattr(retry, "backoff", lambda attempt: 0.0)
 
 
 def raw_record(offset: int, article_id: str = "", body: str = "Some text.", partition: int = 0) -> FakeRecord:
