@@ -45,13 +45,15 @@ def _check_quota(store: AlertStore, owner: str, max_streams: int) -> None:
 
 
 async def _events(store: AlertStore, owner: str, subscription_id: str | None,
-                  last_event_id: int, request: Request) -> AsyncIterator[dict[str, Any]]:
+                  last_event_id: int | None, request: Request) -> AsyncIterator[dict[str, Any]]:
+    """A new stream starts at the end; one resuming (`Last-Event-ID`, -1 for the start of what
+    is kept) reads its owner's partition from there first."""
     listener = Listener(owner)
     store.live.listeners.add(listener)  # before the backlog: nothing falls between the two
     store.open_streams[owner] = store.open_streams.get(owner, 0) + 1
     try:
-        sent = last_event_id
-        backlog = await store.since(owner, last_event_id) if last_event_id >= 0 else []
+        sent = -1 if last_event_id is None else last_event_id
+        backlog = await store.since(owner, last_event_id) if last_event_id is not None else []
         for entry in backlog:
             if subscription_id in (None, entry.event.subscription_id):
                 sent = entry.offset
@@ -60,8 +62,8 @@ async def _events(store: AlertStore, owner: str, subscription_id: str | None,
             try:
                 entry = await asyncio.wait_for(listener.queue.get(), timeout=1.0)
             except TimeoutError:
-                if await request.is_disconnected():
-                    return
+                if await request.is_disconnected() or not store.key_live(owner):
+                    return  # gone, or revoked before this stream was listening
                 continue
             if listener.closed:
                 return  # revoked while the entry waited
@@ -75,9 +77,9 @@ async def _events(store: AlertStore, owner: str, subscription_id: str | None,
             store.open_streams[owner] = left
 
 
-def _last_id(value: str | None) -> int:
+def _last_id(value: str | None) -> int | None:
     try:
-        return int(value) if value else -1
+        return int(value) if value else None
     except ValueError as exc:
         raise ApiError(400, "bad_last_event_id", "Last-Event-ID must be an event id we sent") from exc
 

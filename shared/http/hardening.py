@@ -33,7 +33,9 @@ class AllowedHosts:
         self.guarded = TrustedHostMiddleware(app, allowed_hosts=hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"] not in OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and not any(
+                path == open_path or path.startswith(open_path + "/") for open_path in OPEN_PATHS):
             await self.guarded(scope, receive, send)
         else:
             await self.app(scope, receive, send)

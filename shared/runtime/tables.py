@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -104,6 +107,12 @@ class TopicFollower:
 
 
 M = TypeVar("M", bound=BaseModel)
+LET_GO_REMEMBERED = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    updated_at: datetime
 
 
 def _older(value: Any, current: Any) -> bool:
@@ -124,8 +133,11 @@ class Table(Generic[M]):
         self.models_by_prefix = models_by_prefix or {}
         self.rows: dict[str, Any] = {}
         self.listeners: list[Callable[[str, Any], None]] = []
-        # Which rows stay in memory (None: all); listeners hear every change either way.
+        # Which rows stay in memory (None: all); listeners hear every change either way. The
+        # versions of the last rows let go are remembered, so the topic's echo of an earlier
+        # state (written by this process a moment before) does not bring a row back.
         self.keep: Callable[[Any], bool] | None = None
+        self.let_go: OrderedDict[str, Any] = OrderedDict()
         self.follower = TopicFollower(settings, topic, self._apply_record)
 
     def _apply_record(self, record: Any) -> None:
@@ -142,7 +154,10 @@ class Table(Generic[M]):
         except ValidationError as exc:
             log.error("%s: skipping an unreadable record under %r: %s", self.follower.name, key, exc)
             return
-        if _older(value, self.rows.get(key)):
+        let_go = self.let_go.get(key)
+        updated_at = getattr(value, "updated_at", None)
+        if _older(value, self.rows.get(key)) or (
+                let_go is not None and updated_at is not None and updated_at <= let_go.updated_at):
             return  # the echo of a write this process has already superseded
         self.apply(key, value)
 
@@ -151,8 +166,14 @@ class Table(Generic[M]):
         for the topic to echo it (the echo re-applies the same value)."""
         if value is None or (self.keep is not None and not self.keep(value)):
             self.rows.pop(key, None)
+            if value is not None and getattr(value, "updated_at", None) is not None:
+                self.let_go[key] = _Version(value.updated_at)
+                self.let_go.move_to_end(key)
+                while len(self.let_go) > LET_GO_REMEMBERED:
+                    self.let_go.popitem(last=False)
         else:
             self.rows[key] = value
+            self.let_go.pop(key, None)
         for listener in self.listeners:
             listener(key, value)
 

@@ -285,11 +285,28 @@ async def test_alerts_arrive_while_elasticsearch_is_down(
     mine, _ = keys
     marker = _marker()
     path = f"no-es-{marker}"
-    await subscribe(pipeline, mine, name="no es", query=marker, webhook_url=receiver.url(path))
+    created = await subscribe(pipeline, mine, name="no es", query=marker, webhook_url=receiver.url(path))
+    stream = f"/subscriptions/{created['subscription_id']}/stream"
     stack.es.stop()
     try:
         await pipeline.submit(_article(marker))
         await eventually(lambda: _at_least(receiver, path, 1), "an alert with Elasticsearch down")
+        # Streams go on without Elasticsearch too: resuming from the start of what is kept.
+        event = await _next_sse_event(pipeline, stream, mine, "-1")
+        assert marker in json.loads(event["data"])["title"]
+        history = await pipeline.search.get(f"/subscriptions/{created['subscription_id']}/alerts",
+                                            headers=auth(mine))
+        assert history.status_code == 503 and history.json()["error"]["code"] == "history_unavailable"
     finally:
         await asyncio.to_thread(stack.up)
     assert len(receiver.alert_ids(path)) == 1
+
+    async def caught_up() -> dict[str, Any] | None:
+        answer = await pipeline.search.get(f"/subscriptions/{created['subscription_id']}/alerts",
+                                           headers=auth(mine))
+        alerts = answer.json().get("alerts") if answer.status_code == 200 else None
+        return alerts[0] if alerts and alerts[0]["delivery"] else None
+
+    alert = await eventually(caught_up, "the history to catch up once Elasticsearch is back")
+    assert alert["alert_id"] == receiver.alert_ids(path)[0]
+    assert alert["delivery"]["state"] == "delivered"

@@ -53,3 +53,17 @@ def test_a_changed_query_matches_from_then_on() -> None:
     assert live.alerts_for(article("a1", "s1")) == []
     live.on_change("s", subscription("s", query="Pyongyang"))
     assert [a.subscription_id for a in live.alerts_for(article("a1", "s1"))] == ["s"]
+
+
+def test_a_revoked_keys_subscriptions_match_nothing_whichever_row_comes_first() -> None:
+    from shared.http.api_keys import new_key, revoked
+
+    live = LiveSubscriptions()
+    record, _ = new_key("desk")
+    live.on_change("s", subscription("s").model_copy(update={"owner": record.key_id}))
+    assert live.alerts_for(article("a1", "st1"))
+    live.on_key(record.key_id, revoked(record))
+    assert live.alerts_for(article("a2", "st2")) == []
+    # A row of the revoked key arriving afterwards (a restart reads keys first) stays out too.
+    live.on_change("t", subscription("t").model_copy(update={"owner": record.key_id}))
+    assert live.alerts_for(article("a3", "st3")) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from shared.contracts.alerts import (
 from shared.contracts.topology import Topic
 from shared.runtime.tables import Table
 from shared.settings import Settings
-from tests.fakes import FakeProducer
+from tests.fakes import FakeProducer, FakeRecord
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -277,3 +278,58 @@ async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(hooks: Re
     release.set()
     stop.set()
     await loop
+
+
+async def test_memory_holds_only_what_is_in_flight_and_repeats_are_still_dropped(hooks: Receiver) -> None:
+    deliverer, producer, seen, _ = make(hooks)
+    await deliverer.accept(alert(1))
+    assert "al_1" in deliverer.deliveries.rows  # pending
+    await deliverer.attempt(state(deliverer, "al_1"))
+    assert "al_1" not in deliverer.deliveries.rows  # delivered: on the topic, not in memory
+    writes = len(producer.sent)
+    await deliverer.accept(alert(1))  # a replay of the topic
+    assert len(producer.sent) == writes and len(seen) == 1
+
+
+async def test_a_deleted_subscription_takes_its_counters_and_its_queue_with_it(hooks: Receiver) -> None:
+    deliverer, _, seen, clock = make(hooks, digest="hourly")
+    await deliverer.accept(alert(1))
+    assert deliverer.sent_times.get("s1") is None or len(deliverer.sent_times["s1"]) == 0
+    deliverer.sent_times["s1"] = deque([clock.now])
+    deliverer.subscriptions.apply("s1", None)
+    assert "s1" not in deliverer.sent_times
+    clock.now += timedelta(hours=1)
+    await deliverer.send_digests(clock.now)
+    gone = state(deliverer, "al_1")
+    assert gone.state is DeliveryState.FAILED and "deleted" in (gone.reason or "")
+    await deliverer.send_digests(clock.now)
+    assert deliverer.queued == {} and seen == []
+
+
+async def test_a_revoked_owner_gets_nothing_delivered(hooks: Receiver) -> None:
+    from shared.contracts.alerts import ApiKey
+    from shared.http.api_keys import new_key, revoked
+
+    deliverer, _, seen, _ = make(hooks)
+    record, _ = new_key("desk")
+    keys: Table[ApiKey] = Table(deliverer.settings, Topic.API_KEYS, ApiKey)
+    keys.apply("k1", record.model_copy(update={"key_id": "k1"}))
+    deliverer.keys = keys
+    await deliverer.accept(alert(1))
+    keys.apply("k1", revoked(record.model_copy(update={"key_id": "k1"})))
+    await deliverer.attempt(state(deliverer, "al_1"))  # queued before the revocation
+    assert state(deliverer, "al_1").state is DeliveryState.FAILED and seen == []
+    await deliverer.accept(alert(2))  # after it: not even recorded
+    assert "al_2" not in deliverer.deliveries.rows
+
+
+async def test_the_echo_of_an_earlier_state_does_not_bring_a_delivered_alert_back(hooks: Receiver) -> None:
+    """The topic echoes the pending row after the delivered one has left memory."""
+    deliverer, producer, seen, _ = make(hooks)
+    await deliverer.accept(alert(1))
+    pending = producer.sent[-1]
+    await deliverer.attempt(state(deliverer, "al_1"))
+    echo = FakeRecord("news.deliveries", 0, 0, pending.key, pending.value)
+    deliverer.deliveries._apply_record(echo)
+    assert "al_1" not in deliverer.deliveries.rows and "al_1" not in deliverer.waiting
+    assert len(seen) == 1

@@ -64,3 +64,65 @@ def test_a_revoked_key_closes_its_streams_only() -> None:
     live.listeners |= {mine, other}
     live.close_streams("k1")
     assert mine.closed and not other.closed
+
+
+def _store() -> object:
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from services.subscriptions.store import AlertStore
+    from shared.settings import Settings
+
+    return AlertStore(Settings(namespace="unit", publish_timeout_seconds=0.2,
+                               secrets_key=SecretStr(Fernet.generate_key().decode())))
+
+
+async def test_feeds_are_found_by_the_tokens_hash_and_die_with_their_key() -> None:
+    from services.subscriptions.routes import new_feed_token
+    from services.subscriptions.store import AlertStore
+    from shared.contracts.alerts import Subscription
+    from shared.http.api_keys import new_key, revoked
+
+    store = _store()
+    assert isinstance(store, AlertStore)
+    record, _ = new_key("desk")
+    store.keys.apply(record.key_id, record)
+    feed = new_feed_token(store)
+    assert feed["token"] not in feed["feed_token"]  # sealed
+    subscription = Subscription(subscription_id="s1", owner=record.key_id, name="n",
+                                feed_token=feed["feed_token"], feed_token_sha256=feed["feed_token_sha256"])
+    store.subscriptions.apply("s1", subscription)
+    assert store.by_feed_token(feed["token"]) == subscription
+    assert store.by_feed_token(feed["token"] + "x") is None
+    legacy = Subscription(subscription_id="s2", owner=record.key_id, name="n", feed_token="plain-old")
+    store.subscriptions.apply("s2", legacy)  # a row from before hashes: indexed by its hash too
+    assert store.by_feed_token("plain-old") == legacy
+    store.keys.apply(record.key_id, revoked(record))
+    assert store.by_feed_token(feed["token"]) is None
+    store.subscriptions.apply("s1", None)
+    assert all(sid != "s1" for sid in store.feeds.values())
+
+
+async def test_a_write_kafka_does_not_acknowledge_is_a_503_within_the_publish_timeout() -> None:
+    import asyncio
+    import time
+
+    import pytest
+
+    from services.subscriptions.store import AlertStore
+    from shared.contracts.alerts import Subscription
+    from shared.http.errors import ApiError
+
+    class Hanging:
+        async def send_and_wait(self, *_: object, **__: object) -> None:
+            await asyncio.Event().wait()
+
+    store = _store()
+    assert isinstance(store, AlertStore)
+    store.producer = Hanging()
+    started = time.monotonic()
+    with pytest.raises(ApiError) as refused:
+        await store.save(Subscription(subscription_id="s1", owner="k", name="n", feed_token="t"))
+    assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "5"}
+    assert time.monotonic() - started < 1.0
+    assert store.subscriptions.get("s1") is None  # not applied when not acknowledged
