@@ -199,8 +199,8 @@ class Deliverer:
     def revoked(self, owner: str) -> bool:
         if self.keys is None:
             return False
-        record = self.keys.get(owner)
-        return record is None or record.revoked_at is not None
+        record = self.keys.get(owner)  # absent: not seen yet (keys are revoked, never deleted)
+        return record is not None and record.revoked_at is not None
 
     def endpoint(self, subscription: Subscription) -> EndpointHealth:
         found = self.endpoints.get(subscription.subscription_id)

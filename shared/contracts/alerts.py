@@ -142,7 +142,3 @@ class EndpointHealth(Message):
     consecutive_failures: int = 0
     disabled_reason: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
-
-    @staticmethod
-    def key(subscription_id: str) -> str:
-        return subscription_id
