@@ -12,12 +12,11 @@ import contextlib
 from typing import Any
 
 import aiohttp
-from aiokafka.partitioner import murmur2
 
 from services.delivery.deliverer import Deliverer
 from shared.contracts.alerts import ApiKey, Delivery, EndpointHealth, Subscription
 from shared.contracts.topology import Stage, Topic, spec, topic_name
-from shared.runtime.kafka import ensure_topics
+from shared.runtime.kafka import ensure_topics, partition_of
 from shared.runtime.stage import BatchBounds, Decoded, Outcome, run_stage
 from shared.runtime.tables import Table
 from shared.runtime.tasks import supervised
@@ -63,7 +62,7 @@ async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
         count = len(consumer.partitions_for_topic(alerts_topic) or ())
         if not count:
             return False
-        partition = (murmur2(owner.encode()) & 0x7FFFFFFF) % count
+        partition = partition_of(owner, count)
         return any(tp.partition == partition for tp in consumer.assignment())
 
     session = aiohttp.ClientSession(

@@ -6,7 +6,7 @@ the history is behind), and the retention that drops whole indices past their da
 An alert event is an entry once: the first for an alert id is the alert, a later article of
 its story an update, a repeat (a replay of the topic, the same article again) nothing. The
 entries of recent alert ids are remembered (at most `KNOWN_ALERTS`); others are looked up in
-the history itself, after a refresh, so what was written a moment ago is seen (`Timeline`).
+the history itself (`Timeline`).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class AlertHistorySink(BulkIndexSink):
         super().__init__(settings, es)
         self.alias = alerts_alias(settings)
         self.timeline = Timeline(KNOWN_ALERTS)
+        self.refreshed = False
 
     async def documents(self, batch: list[Decoded], stop: asyncio.Event | None = None) -> list[Pending]:
         unknown = sorted({d.message.alert_id for d in batch if d.message.alert_id not in self.timeline})
@@ -69,12 +70,16 @@ class AlertHistorySink(BulkIndexSink):
 
     async def _look_up(self, alert_ids: list[str], stop: asyncio.Event | None) -> dict[str, dict[str, int]]:
         """The articles (and offsets) the history has for these alert ids; Elasticsearch away:
-        waited out."""
+        waited out. The index is refreshed before the first look-up only: what a previous
+        worker wrote just before this one took over becomes visible; later, what this worker
+        wrote is in its timeline, and a partition changes hands slower than the 1 s refresh."""
         found: dict[str, dict[str, int]] = {}
         async for attempt in until_acknowledged("history: looking up alerts", stop, ES_TRANSIENT):
             with attempt:
-                await self.es.indices.refresh(index=self.alias, ignore_unavailable=True,
-                                              allow_no_indices=True)
+                if not self.refreshed:
+                    await self.es.indices.refresh(index=self.alias, ignore_unavailable=True,
+                                                  allow_no_indices=True)
+                    self.refreshed = True
                 answer = await self.es.search(
                     index=self.alias, ignore_unavailable=True, allow_no_indices=True, size=10_000,
                     query={"terms": {"alert_id": alert_ids}},

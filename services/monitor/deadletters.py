@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
@@ -28,7 +29,7 @@ from shared.contracts.headers import Header, header_value
 from shared.contracts.messages import DeadLetter
 from shared.contracts.ops import Replay
 from shared.contracts.topology import Topic, topic_name
-from shared.runtime.kafka import fetch_message, fetch_record
+from shared.runtime.kafka import fetch_message, make_reader, read_at
 from shared.runtime.metrics import DEAD_LETTERS
 from shared.runtime.tables import Table, TopicFollower, write_row
 from shared.settings import Settings
@@ -79,6 +80,8 @@ class DeadLetterStore:
         self.topic = topic_name(settings, Topic.DEAD_LETTER)
         per_partition = -(-self.limit // settings.topic_partitions)
         self.follower = TopicFollower(settings, Topic.DEAD_LETTER, self.apply_record, last=per_partition)
+        self._reader: AIOKafkaConsumer | None = None  # for the payloads, made at the first read
+        self._reading = asyncio.Lock()
 
     def apply_record(self, record: Any) -> None:
         letter_id = f"{record.partition}-{record.offset}"
@@ -99,11 +102,16 @@ class DeadLetterStore:
 
     async def full(self, letter_id: str) -> FullLetter | None:
         """The letter as it is on the topic (payload and headers), None when it is not in the
-        view or the topic no longer holds it."""
+        view or the topic no longer holds it. One reader serves every read (a replay of a
+        whole stage reads hundreds), one read at a time."""
         found = self.letters.get(letter_id)
         if found is None:
             return None
-        record = await fetch_record(self.settings, self.topic, *found.partition_offset)
+        async with self._reading:
+            if self._reader is None:
+                self._reader = make_reader(self.settings)
+                await self._reader.start()
+            record = await read_at(self._reader, self.topic, *found.partition_offset)
         if record is None or record.value is None:
             return None
         return FullLetter(DeadLetter.model_validate_json(record.value), list(record.headers or []))
@@ -115,6 +123,8 @@ class DeadLetterStore:
     async def stop(self) -> None:
         await self.follower.stop()
         await self.replays.stop()
+        if self._reader is not None:
+            await self._reader.stop()
 
     def query(self, stage: str | None = None, error_type: str | None = None,
               since: float | None = None, until: float | None = None) -> list[Letter]:

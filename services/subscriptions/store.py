@@ -21,13 +21,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
 from shared.contracts.alerts import AlertEvent, ApiKey, EndpointHealth, Subscription, token_sha256
 from shared.contracts.history import EntryKind, Timeline
 from shared.contracts.topology import Topic, topic_name
 from shared.http.errors import ApiError
-from shared.runtime.kafka import ensure_topics, make_producer, make_reader, topic_partitions
+from shared.runtime.kafka import (
+    ensure_topics,
+    make_producer,
+    make_reader,
+    partition_of,
+    topic_partitions,
+)
 from shared.runtime.sealing import Sealer
 from shared.runtime.tables import Table, TopicFollower, write_row
 from shared.runtime.tasks import supervised
@@ -205,8 +210,7 @@ class AlertStore:
         await reader.start()
         try:
             partitions = await topic_partitions(reader, topic)
-            # Where the producer put the owner's alerts (keyed by owner: murmur2, as Java's).
-            tp = partitions[(murmur2(owner.encode()) & 0x7FFFFFFF) % len(partitions)]
+            tp = partitions[partition_of(owner, len(partitions))]  # the alerts are keyed by owner
             reader.assign([tp])
             end = (await reader.end_offsets([tp]))[tp]
             begin = (await reader.beginning_offsets([tp]))[tp]

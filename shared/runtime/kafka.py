@@ -23,6 +23,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
     UnsupportedSaslMechanismError,
 )
+from aiokafka.partitioner import murmur2
 
 from shared.contracts.headers import headers_for
 from shared.contracts.messages import RawArticle
@@ -296,21 +297,32 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
     return [TopicPartition(topic, p) for p in sorted(ids)]
 
 
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the producer's default partitioner puts a key in (murmur2, as Java's)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+async def read_at(consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int,
+                  timeout: float = 10.0) -> Any | None:
+    """One record (value and headers) by its position, with a started reader (which is left
+    assigned to that partition), or None when the topic no longer holds it."""
+    tp = TopicPartition(topic, partition)
+    consumer.assign([tp])
+    if offset < (await consumer.beginning_offsets([tp]))[tp] or \
+            offset >= (await consumer.end_offsets([tp]))[tp]:
+        return None
+    consumer.seek(tp, offset)
+    record = await asyncio.wait_for(consumer.getone(tp), timeout)
+    return record if record.offset == offset else None
+
+
 async def fetch_record(settings: Settings, topic: str, partition: int, offset: int,
                        timeout: float = 10.0) -> Any | None:
-    """One record (value and headers) by its position, or None when the topic no longer
-    holds it."""
+    """`read_at` with a reader of its own, for a one-off read."""
     consumer = make_reader(settings)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, partition)
-        consumer.assign([tp])
-        if offset < (await consumer.beginning_offsets([tp]))[tp] or \
-                offset >= (await consumer.end_offsets([tp]))[tp]:
-            return None
-        consumer.seek(tp, offset)
-        record = await asyncio.wait_for(consumer.getone(tp), timeout)
-        return record if record.offset == offset else None
+        return await read_at(consumer, topic, partition, offset, timeout)
     finally:
         await consumer.stop()
 

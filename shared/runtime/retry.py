@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_never
@@ -71,6 +71,5 @@ def until_acknowledged(what: str, stop: asyncio.Event | None = None,
         log.warning("%s failed (%s); retrying in %.1fs", what, error,
                     state.next_action.sleep if state.next_action else 0.0)
 
-    sleeper: Callable[[float], Awaitable[None]] = sleep
     return AsyncRetrying(retry=retry_if_exception(retried), wait=wait, stop=stop_never,
-                         sleep=sleeper, before_sleep=told, reraise=True)
+                         sleep=sleep, before_sleep=told, reraise=True)
