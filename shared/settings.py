@@ -71,10 +71,20 @@ class Settings(BaseSettings):
     monitor_poll_seconds: float = Field(default=5.0, gt=0)
     # The monitor's dead-letter view keeps the newest this many letters' summaries.
     monitor_max_letters: int = Field(default=10_000, ge=10)
-    # Workers serve /metrics on metrics_port_base + their row in the topology table (the next
-    # free port, in steps of the table's length, when several run on one host).
+    # Where the CLI and the local stack reach the APIs (another container, a Service): unset,
+    # http://<host>:<port> of the settings above (0.0.0.0 read as 127.0.0.1).
+    ingest_url: str | None = None
+    search_url: str | None = None
+    monitor_url: str | None = None
+    # Workers serve /metrics, /healthz and /readyz on the port their topology row names (a
+    # second worker of a stage on one host takes the port 100 further on); this replaces it.
     metrics_host: str = "127.0.0.1"
-    metrics_port_base: int = 9400
+    metrics_port: int | None = None
+    # Whether processes create missing topics at start. Off where an operator owns the topics
+    # (Strimzi's KafkaTopic resources) and a worker's ACLs do not let it create any.
+    manage_topics: bool = True
+    # Log lines as text (a terminal) or as one JSON object each (a cluster's log pipeline).
+    log_format: Literal["text", "json"] = "text"
 
     # A prefix for topics, consumer groups and indices, so several deployments (or a test session)
     # can share one broker and one Elasticsearch node without seeing each other's data.
@@ -198,7 +208,7 @@ class Settings(BaseSettings):
                      "elasticsearch_ca_file", "kafka_sasl_password_file", "kafka_ssl_key_password_file",
                      "elasticsearch_api_key_file", "elasticsearch_password_file", "api_key_file",
                      "secrets_key_file", "elasticsearch_ca_fingerprint", "kafka_sasl_username",
-                     "elasticsearch_username",
+                     "elasticsearch_username", "ingest_url", "search_url", "monitor_url",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -216,6 +226,15 @@ class Settings(BaseSettings):
                     raise ValueError(f"NEWSFLOW_{name.upper()}_FILE={path}: {exc.strerror}") from None
                 setattr(self, name, SecretStr(value))
         return self
+
+    def client_url(self, service: Literal["ingest", "search", "monitor"]) -> str:
+        """The base URL a client of ours uses for an API."""
+        url: str | None = getattr(self, f"{service}_url")
+        if url:
+            return url.rstrip("/")
+        host: str = getattr(self, f"{service}_host")
+        port: int = getattr(self, f"{service}_port")
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
 
     @property
     def kafka_port(self) -> int:

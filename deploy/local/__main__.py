@@ -190,8 +190,8 @@ def demo(samples: Path = REPO_ROOT / "samples", scale: Annotated[list[str] | Non
     asyncio.run(prepare(settings))
     key = demo_key(settings)
     _services(settings, counts).up()
-    ingest = f"http://{settings.ingest_host}:{settings.ingest_port}"
-    search = f"http://{settings.search_host}:{settings.search_port}"
+    ingest = settings.client_url("ingest")
+    search = settings.client_url("search")
     ids = []
     for path in sorted(samples.glob("*.txt")):
         answer = _post_json(f"{ingest}/articles", {
@@ -211,7 +211,7 @@ def demo(samples: Path = REPO_ROOT / "samples", scale: Annotated[list[str] | Non
     typer.echo(f"alerts page:     {search}/alerts (key: .venv/bin/newsflow keys create NAME)")
     typer.echo(f"admin key:       {settings.cache_dir / 'state' / 'demo-key'} (ingest and replays: "
                "NEWSFLOW_API_KEY=$(cat that file) .venv/bin/newsflow ingest FILES)")
-    typer.echo(f"ops page:        http://{settings.monitor_host}:{settings.monitor_port}/ "
+    typer.echo(f"ops page:        {settings.client_url('monitor')}/ "
                "(or .venv/bin/newsflow status)")
     typer.echo(f"API docs:        {search}/docs (search, subscriptions), {ingest}/docs (ingest)")
     typer.echo(f"example:         curl '{search}/search?{query}'")

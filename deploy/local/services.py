@@ -95,11 +95,11 @@ class Services:
         for name in self.processes:
             self.start(name)
         s = self.settings
-        wait_until(lambda: _http_ok(f"http://{s.ingest_host}:{s.ingest_port}/health"),
+        wait_until(lambda: _http_ok(f"{s.client_url('ingest')}/health/ready"),
                    timeout, "the ingest API")
-        wait_until(lambda: _http_ok(f"http://{s.search_host}:{s.search_port}/health"),
+        wait_until(lambda: _http_ok(f"{s.client_url('search')}/health/ready"),
                    timeout, "the search API")
-        wait_until(lambda: _http_ok(f"http://{s.monitor_host}:{s.monitor_port}/health"),
+        wait_until(lambda: _http_ok(f"{s.client_url('monitor')}/health/ready"),
                    timeout, "the monitor")
         dead = [name for name, process in self.processes.items() if not process.running()]
         if dead:

@@ -123,7 +123,7 @@ def ingest(
     items = [item for path in files
              for item in read_items(path, {"name": source, "client": "newsflow-cli"})]
     summary = ImportSummary()
-    url = f"http://{settings.ingest_host}:{settings.ingest_port}/articles:batch"
+    url = f"{settings.client_url('ingest')}/articles:batch"
     with httpx.Client(timeout=60, headers=_auth(settings)) as client, Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
     ) as progress:
@@ -257,7 +257,7 @@ def keys_list() -> None:
 
 def _monitor(path: str, method: str = "GET", **params: str | int | bool | None) -> dict[str, Any]:
     settings = get_settings()
-    url = f"http://{settings.monitor_host}:{settings.monitor_port}{path}"
+    url = f"{settings.client_url('monitor')}{path}"
     try:
         response = httpx.request(method, url, params={k: v for k, v in params.items() if v is not None},
                                  timeout=30, headers=_auth(settings))
@@ -346,7 +346,7 @@ def letters_replay(letter_ids: Annotated[list[str] | None, typer.Argument()] = N
         typer.echo("name letter ids, or --stage/--error-type to replay a filtered set", err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    response = httpx.post(f"http://{settings.monitor_host}:{settings.monitor_port}/ops/deadletters:replay",
+    response = httpx.post(f"{settings.client_url('monitor')}/ops/deadletters:replay",
                           params={"force": force}, json={"stage": stage, "error_type": error_type},
                           timeout=60, headers=_auth(settings))
     body = response.json()

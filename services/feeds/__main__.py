@@ -51,5 +51,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    configure_logging()
+    configure_logging(get_settings().log_format)
     asyncio.run(main())

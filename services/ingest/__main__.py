@@ -1,9 +1,8 @@
-import uvicorn
-
 from services.ingest.app import create_app
+from shared.http.serve import serve
 from shared.runtime.preflight import preflight_or_exit
 from shared.settings import get_settings
 
 settings = get_settings()
 preflight_or_exit(settings, elasticsearch=False)
-uvicorn.run(create_app(settings), host=settings.ingest_host, port=settings.ingest_port)
+serve(create_app(settings), settings, settings.ingest_host, settings.ingest_port)

@@ -32,7 +32,14 @@ from services.monitor.windows import TimeWindow
 from shared.contracts.document import DocField
 from shared.contracts.headers import Header, header_value
 from shared.contracts.ops import WorkerHeartbeat
-from shared.contracts.topology import PIPELINE, TOPOLOGY, Topic, consuming_stages, topic_name
+from shared.contracts.topology import (
+    INDEXER,
+    TOPOLOGY,
+    Topic,
+    consuming_stages,
+    topic_name,
+    watched_topics,
+)
 from shared.runtime.kafka import ensure_topics, make_admin, make_reader, topic_partitions
 from shared.runtime.metrics import (
     CONSUMER_LAG,
@@ -49,8 +56,9 @@ from shared.text.dates import parse_iso
 
 log = logging.getLogger(__name__)
 
-# Topics whose messages carry an article: the tail joins them on the article id.
-TAILED = (Topic.RAW, Topic.EXTRACTED, Topic.ANALYSED, Topic.ENRICHED, Topic.ALERTS, Topic.DEAD_LETTER)
+# Topics whose messages carry an article (from the topology table): the tail joins them on the
+# article id.
+TAILED = watched_topics()
 JOIN_SECONDS = 300.0
 OLDEST_EVERY_SECONDS = 60.0
 STATUS_VALUE = {Status.OK: 0, Status.WARN: 1, Status.ERR: 2}
@@ -301,7 +309,7 @@ class Collector:
         except Exception as exc:  # an index that is down is the indexer's lag, not ours
             log.info("monitor: no index latency this poll (%s)", exc)
             return
-        indexing = PIPELINE[-1]
+        indexing = INDEXER
         for hit in response["hits"]["hits"]:
             source = hit["_source"]
             indexed = parse_iso(source[DocField.INDEXED_AT]).timestamp()

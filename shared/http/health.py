@@ -1,4 +1,6 @@
-"""`GET /health` for every API: each dependency's state, 200 when all are fine, else 503."""
+"""Health for every API: `GET /health/live` (the process answers: restart it if not),
+`GET /health/ready` (each dependency's state: 200 when all are fine, else 503, so a load
+balancer or Kubernetes sends it no traffic) and `GET /health`, the same as ready."""
 
 # No `from __future__ import annotations`: FastAPI must see `Depends(checks)` as an object,
 # and `checks` is a local name that a string annotation could not resolve.
@@ -17,9 +19,15 @@ HealthChecks = Callable[..., Awaitable[dict[str, str]]]
 def health_router(checks: HealthChecks) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/health", summary="Reachability of the services this API depends on",
+    @router.get("/health/live", summary="The process answers (liveness)")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/health/ready", summary="Reachability of the services this API depends on (readiness)",
                 responses={503: {"description": "a dependency is unreachable"}})
-    async def health(states: Annotated[dict[str, str], Depends(checks)]) -> JSONResponse:
+    @router.get("/health", summary="The same as /health/ready",
+                responses={503: {"description": "a dependency is unreachable"}})
+    async def ready(states: Annotated[dict[str, str], Depends(checks)]) -> JSONResponse:
         healthy = all(state in HEALTHY for state in states.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", **states},
                             status_code=200 if healthy else 503)

@@ -79,7 +79,10 @@ def wanted_topic(settings: Settings, topic: Topic) -> NewTopic:
 async def ensure_topics(settings: Settings) -> list[str]:
     """Creates the pipeline's topics if missing (the broker does not auto-create), and reports
     (logs) every existing topic whose partitions, replication or configs differ from the table:
-    they are used as they are, but never silently. Idempotent; returns the topics created."""
+    they are used as they are, but never silently. Idempotent; returns the topics created.
+    With `manage_topics` off (an operator owns them) it does nothing."""
+    if not settings.manage_topics:
+        return []
     admin = make_admin(settings)
     await admin.start()
     try:

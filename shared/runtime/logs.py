@@ -1,4 +1,5 @@
-"""Logging for the workers: one format, and repeats held back.
+"""Logging for every process: one format (text for a terminal, or one JSON object a line for a
+cluster's log pipeline, by python-json-logger), and repeats held back.
 
 During a broker outage the Kafka client logs the same connection error many times a second
 (~78 lines/s were seen); `RepeatFilter` lets one line of a kind through per `every` seconds and
@@ -9,8 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Literal
+
+from pythonjsonlogger.json import JsonFormatter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# Keys a log pipeline expects: time, level and logger renamed to the usual field names.
+JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
 class RepeatFilter(logging.Filter):
@@ -37,8 +43,15 @@ class RepeatFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO, every: float = 10.0) -> None:
+def json_formatter() -> logging.Formatter:
+    return JsonFormatter(FORMAT, rename_fields=JSON_RENAMES, timestamp=False)
+
+
+def configure_logging(log_format: Literal["text", "json"] = "text", level: int = logging.INFO,
+                      every: float = 10.0) -> None:
     logging.basicConfig(level=level, format=FORMAT)
     for handler in logging.getLogger().handlers:
+        if log_format == "json":
+            handler.setFormatter(json_formatter())
         if not any(isinstance(f, RepeatFilter) for f in handler.filters):
             handler.addFilter(RepeatFilter(every))

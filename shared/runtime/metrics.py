@@ -3,8 +3,10 @@
 article or a subscription).
 
 HTTP services mount `/metrics` and count every request (`instrument_app`); stage workers serve
-`/metrics` on their own port (`serve_metrics`: `metrics_port_base` + the stage's row in the
-topology table, or the next free port when several workers of a stage share a host).
+`/metrics` (with `/healthz` and `/readyz`, shared/runtime/probes.py) on the port their row of the
+topology table names (`serve_metrics`; a second worker of a stage on the same host takes the
+port `SAME_HOST_PORT_STEP` further on). Every one says who it is in `newsflow_component_info`,
+so a scrape shows whether a target is the component its scrape config labels it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import Counter, Gauge, Histogram, make_asgi_app, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, Info, make_asgi_app
 
-from shared.contracts.topology import TOPOLOGY, StageSpec
+from shared.contracts.topology import SAME_HOST_PORT_STEP, StageSpec
+from shared.runtime.probes import Probes, start_probe_server
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
+COMPONENT = Info("newsflow_component", "Which component of the topology table this process is")
 MESSAGES_PROCESSED = Counter("newsflow_messages_processed_total",
                              "Messages a stage handled (delivered to its destination)", ["stage"])
 MESSAGES_DEAD_LETTERED = Counter("newsflow_messages_dead_lettered_total",
@@ -64,18 +68,20 @@ LIVE_WORKERS = Gauge("newsflow_live_workers", "Workers of a stage that sent a he
 
 
 def metrics_port(settings: Settings, spec: StageSpec) -> int:
-    return settings.metrics_port_base + TOPOLOGY.index(spec)
+    return settings.metrics_port or spec.port
 
 
-def serve_metrics(settings: Settings, spec: StageSpec, tries: int = 50) -> int | None:
-    """`/metrics` for a worker; returns the port (None when none was free)."""
+def serve_metrics(settings: Settings, spec: StageSpec, probes: Probes, tries: int = 50) -> int | None:
+    """`/metrics`, `/healthz` and `/readyz` for a worker; returns the port (None when none was
+    free: the worker runs on, unscraped, and says so)."""
+    COMPONENT.info({"component": spec.name, "service": spec.service})
     first = metrics_port(settings, spec)
-    for port in range(first, first + tries * len(TOPOLOGY), len(TOPOLOGY)):
+    for port in range(first, first + tries * SAME_HOST_PORT_STEP, SAME_HOST_PORT_STEP):
         try:
-            start_http_server(port, addr=settings.metrics_host)
+            start_probe_server(settings.metrics_host, port, probes)
         except OSError:
             continue
-        log.info("%s: metrics on :%d/metrics", spec.stage, port)
+        log.info("%s: metrics and probes on :%d", spec.stage, port)
         return port
     log.warning("%s: no free port for /metrics", spec.stage)
     return None
@@ -83,6 +89,7 @@ def serve_metrics(settings: Settings, spec: StageSpec, tries: int = 50) -> int |
 
 def instrument_app(app: FastAPI, service: str) -> None:
     """`/metrics` and request counts and durations, by route template (not by raw path)."""
+    COMPONENT.info({"component": service, "service": service})
     app.mount("/metrics", make_asgi_app())
 
     @app.middleware("http")

@@ -50,6 +50,7 @@ from shared.runtime.kafka import check_kafka, ensure_topics, make_consumer, make
 from shared.runtime.logs import configure_logging
 from shared.runtime.metrics import BATCH_SECONDS, MESSAGES_DEAD_LETTERED, MESSAGES_PROCESSED, serve_metrics
 from shared.runtime.preflight import exit_on_problem
+from shared.runtime.probes import Probes, in_group
 from shared.runtime.retry import Stopping, until_acknowledged
 from shared.runtime.security import ConnectionProblem
 from shared.settings import Settings, get_settings
@@ -387,8 +388,8 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
     by the dead-letter limits. `make_sink(producer, consumer)` builds the stage's sink (the
     consumer tells which partitions are this worker's); a sink's `close()`, if it has one,
     runs at shutdown. `runtime_class` replaces the batch loop (the linker's orders its input)."""
-    configure_logging()
     settings = settings or get_settings()
+    configure_logging(settings.log_format)
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
 
     async def main() -> None:
@@ -400,6 +401,8 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
             loop.add_signal_handler(sig, stop.set)
         producer = make_producer(settings)
         consumer = make_consumer(settings, spec)
+        probes = Probes()
+        ticking = tasks.supervised(f"{spec.stage} probes", probes.ticking)
         await producer.start()
         sink: Any = None
         try:
@@ -414,10 +417,13 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
                                     key=f"{beat.stage}/{beat.instance}".encode())
 
             runtime.heartbeat = heartbeat
-            runtime.metrics_port = serve_metrics(settings, spec)
+            probes.ready_check = lambda: in_group(consumer)
+            runtime.metrics_port = serve_metrics(settings, spec, probes)
             log.info("%s: reading %s, writing %s", spec.stage, spec.reads, spec.writes)
             await runtime.run(stop)
         finally:
+            probes.stopping = True
+            ticking.cancel()
             await consumer.stop()
             if hasattr(sink, "close"):
                 await sink.close()

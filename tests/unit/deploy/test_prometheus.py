@@ -19,7 +19,8 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([path, *args], cwd=PROMETHEUS, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("args", [("check", "rules", "rules.yml"), ("check", "config", "prometheus.yml"),
+@pytest.mark.parametrize("args", [("check", "rules", "rules.yml"), ("check", "rules", "targets.rules.yml"),
+                                  ("check", "config", "prometheus.yml"), ("check", "config", "compose.yml"),
                                   ("test", "rules", "rules_test.yml")])
 def test_promtool_accepts(args: tuple[str, ...]) -> None:
     result = promtool(*args)
@@ -49,3 +50,17 @@ def test_the_grafana_dashboard_reads_metrics_the_services_export() -> None:
         for name in re.findall(r"newsflow_[a-z_]+", expr):
             base = re.sub(r"_(total|bucket|sum|count)$", "", name)
             assert base in exported, (name, expr)
+
+
+def test_the_dashboard_imports_into_any_grafana_through_a_datasource_input() -> None:
+    import json
+
+    dashboard = json.loads((REPO_ROOT / "deploy" / "grafana" / "dashboards" / "newsflow.json").read_text())
+    (source,) = dashboard["__inputs"]
+    assert source["type"] == "datasource" and source["pluginId"] == "prometheus"
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["current"]["value"] == "${" + source["name"] + "}"
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        assert all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])

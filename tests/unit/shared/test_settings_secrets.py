@@ -59,3 +59,13 @@ def test_unknown_protocols_and_mechanisms_are_refused() -> None:
         Settings(kafka_security_protocol="SASL")
     with pytest.raises(ValidationError):
         Settings(kafka_sasl_mechanism="GSSAPI")
+
+
+def test_clients_reach_an_api_by_its_url_or_by_its_bind_address() -> None:
+    from shared.settings import Settings
+
+    assert Settings().client_url("search") == "http://127.0.0.1:8000"
+    # a container binds every interface; its own clients still go to loopback
+    assert Settings(ingest_host="0.0.0.0", ingest_port=9001).client_url("ingest") == "http://127.0.0.1:9001"
+    assert Settings(monitor_url="http://monitor:8002/").client_url("monitor") == "http://monitor:8002"
+    assert Settings(search_url="").client_url("search") == "http://127.0.0.1:8000"
