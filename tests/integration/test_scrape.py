@@ -8,7 +8,6 @@ the next one; those targets are moved there, their labels and paths kept as ship
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,9 @@ import yaml
 
 from shared.contracts.topology import COMPONENTS
 from tests.conftest import REPO_ROOT
-from tests.stack import Pipeline, eventually
+from tests.stack import Pipeline, _free_port, eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _session_ports(pipeline: Pipeline) -> dict[int, int]:

@@ -3,7 +3,6 @@ everything else is /metrics; over real HTTP on a real port."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from shared.runtime.probes import STALLED_SECONDS, Probes, in_group, start_probe_server
+from tests.stack import _free_port
 
 
 class Clock:
@@ -19,12 +19,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
