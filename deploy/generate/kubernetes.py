@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from deploy.generate.common import REPO_ROOT, Component, dns_name, dump, module_of
-from deploy.generate.prometheus import LABEL, is_api, target_rule_groups
+from deploy.generate.common import REPO_ROOT, Component, dns_name, dump, module_of, table_settings
+from deploy.generate.prometheus import LABEL, target_rule_groups
 from shared.contracts.topology import (
     COMPONENTS,
     SINGLE_PARTITION,
@@ -21,7 +21,6 @@ from shared.contracts.topology import (
     Topic,
     topic_configs,
 )
-from shared.settings import Settings
 
 APP = "newsflow"
 KAFKA_CLUSTER = "newsflow"  # the Strimzi Kafka resource (deploy/k8s/cluster/kafka.yaml)
@@ -67,11 +66,11 @@ def _resources(component: Component) -> dict[str, Any]:
 
 
 def _port_name(component: Component) -> str:
-    return "http" if is_api(component) else "metrics"
+    return "http" if component.api else "metrics"
 
 
 def _probes(component: Component) -> dict[str, Any]:
-    live, ready = ("/health/live", "/health/ready") if is_api(component) else ("/healthz", "/readyz")
+    live, ready = ("/health/live", "/health/ready") if component.api else ("/healthz", "/readyz")
     port = _port_name(component)
     # The NLP model and the tables a worker follows load before it answers: up to 5 minutes.
     return {"startupProbe": {"httpGet": {"path": live, "port": port}, "periodSeconds": 5,
@@ -151,7 +150,7 @@ def service(component: Component) -> dict[str, Any]:
     port = _port_name(component)
     spec: dict[str, Any] = {"selector": selector(component),
                             "ports": [{"name": port, "port": component.port, "targetPort": port}]}
-    if not is_api(component):
+    if not component.api:
         spec["clusterIP"] = "None"
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": object_name(component), "labels": labels(component)}, "spec": spec}
@@ -173,7 +172,7 @@ def scaled_object(stage: StageSpec) -> dict[str, Any]:
     """KEDA: more workers while the group lags, never more than the input has partitions (an
     extra member would hold none)."""
     assert stage.reads is not None
-    settings = Settings()
+    settings = table_settings()
     metadata = {"bootstrapServers": f"{KAFKA_CLUSTER}-kafka-bootstrap:9093",
                 "consumerGroup": stage.consumer_group(settings), "topic": stage.reads.value,
                 "lagThreshold": "100", "offsetResetPolicy": "earliest",
@@ -283,7 +282,7 @@ def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") 
 def acls(component: Component) -> list[dict[str, Any]]:
     """Read what it reads, write what it writes; a stage's group to commit in; the monitor
     describes every group (lag) and reads every topic."""
-    settings = Settings()
+    settings = table_settings()
     read, written = component.topics_read(), component.topics_written()
     rules = [_acl("topic", t.value, ["Describe", "Read", *(["Write"] if t in written else [])])
              for t in read]

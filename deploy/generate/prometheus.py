@@ -19,11 +19,7 @@ LABEL = "component"
 
 def metrics_path(component: Component) -> str:
     # The APIs mount prometheus-client's ASGI app at /metrics, which answers on /metrics/.
-    return "/metrics/" if is_api(component) else "/metrics"
-
-
-def is_api(component: Component) -> bool:
-    return getattr(component, "api", True)
+    return "/metrics/" if component.api else "/metrics"
 
 
 def _job(component: Component, **discovery: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from shared.contracts.document import DocField
 from shared.contracts.topology import Topic
 from shared.http.api_keys import KeyRing, key_dependency
 from shared.http.docs import install_docs
-from shared.http.errors import ApiError, install_error_handlers
+from shared.http.errors import ApiError, install_error_handlers, starting
 from shared.http.hardening import harden
 from shared.http.health import health_router
 from shared.http.pages import Page
@@ -58,14 +58,14 @@ router = APIRouter(prefix="/ops", tags=["ops"])
 def get_collector(request: Request) -> Collector:
     collector: Collector | None = getattr(request.app.state, "collector", None)
     if collector is None or not collector.ready.is_set():
-        raise ApiError(503, "starting", "the monitor is taking its first look", headers={"Retry-After": "2"})
+        raise starting("the monitor is taking its first look")
     return collector
 
 
 def get_letters(request: Request) -> DeadLetterStore:
     store: DeadLetterStore | None = getattr(request.app.state, "letters", None)
     if store is None:
-        raise ApiError(503, "starting", "the monitor is starting", headers={"Retry-After": "2"})
+        raise starting("the monitor is starting")
     return store
 
 

@@ -11,14 +11,13 @@ from fastapi import Depends, Header, Request
 from services.subscriptions.store import AlertStore
 from shared.contracts.alerts import ApiKey, Subscription
 from shared.http.api_keys import check_key, presented_key
-from shared.http.errors import ApiError
+from shared.http.errors import ApiError, starting
 
 
 def get_store(request: Request) -> AlertStore:
     store: AlertStore | None = getattr(request.app.state, "alert_store", None)
     if store is None or not store.ready.is_set():
-        raise ApiError(503, "starting", "subscriptions are loading (or Kafka is unreachable)",
-                       headers={"Retry-After": "2"})
+        raise starting("subscriptions are loading (or Kafka is unreachable)")
     return store
 
 

@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 
 from services.subscriptions.schemas import DeliveryOut
 from shared.contracts.history import alerts_alias, deliveries_alias
-from shared.http.errors import ApiError
+from shared.http.errors import ApiError, starting
 from shared.settings import Settings
 
 MAX_UPDATES = 100  # later articles listed per alert
@@ -97,7 +97,7 @@ class AlertHistory:
 def get_history(request: Request) -> AlertHistory:
     found: AlertHistory | None = getattr(request.app.state, "alert_history", None)
     if found is None:
-        raise ApiError(503, "starting", "the alert history is starting", headers={"Retry-After": "2"})
+        raise starting("the alert history is starting")
     return found
 
 

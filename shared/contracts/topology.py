@@ -134,6 +134,7 @@ class ServiceSpec(BaseModel):
     follows: tuple[Topic, ...] = ()
     writes: tuple[Topic, ...] = ()
     scaling: Scaling = Scaling.HTTP
+    api: bool = True  # always, as a field so that every component answers `.api`
     # Reads every topic and describes every group (the monitor).
     watches_all: bool = False
 

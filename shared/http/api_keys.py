@@ -29,7 +29,7 @@ from fastapi import Depends, Header, Request
 from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, KeyScope
 from shared.contracts.messages import utcnow
 from shared.contracts.topology import Topic
-from shared.http.errors import ApiError
+from shared.http.errors import ApiError, starting
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.tables import Table
 from shared.settings import Settings
@@ -79,8 +79,7 @@ def authorize(keys: Mapping[str, ApiKey] | None, presented: str | None, scope: K
     (no key, an unknown or revoked one), 403 (a key without the scope) or 503 (keys not loaded
     yet). Every API answers alike."""
     if keys is None:
-        raise ApiError(503, "starting", "API keys are loading (or Kafka is unreachable)",
-                       headers={"Retry-After": "2"})
+        raise starting("API keys are loading (or Kafka is unreachable)")
     if not presented:
         raise ApiError(401, "unauthenticated", "an API key is required "
                        "(Authorization: Bearer nf_... or X-API-Key)",

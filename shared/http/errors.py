@@ -28,6 +28,11 @@ class ApiError(Exception):
         self.details, self.headers = details, headers
 
 
+def starting(message: str) -> ApiError:
+    """503 while something the route needs is still loading (or unreachable): retry shortly."""
+    return ApiError(503, "starting", message, headers={"Retry-After": "2"})
+
+
 def error_response(status: int, code: str, message: str, details: Any = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"status": status, "code": code, "message": message}

@@ -401,8 +401,12 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
             loop.add_signal_handler(sig, stop.set)
         producer = make_producer(settings)
         consumer = make_consumer(settings, spec)
+        # Probes answer from the start: alive while the sink catches up (the linker rebuilds its
+        # memory, the deliverer its tables), ready once the consumer is in its group.
         probes = Probes()
+        probes.ready_check = lambda: in_group(consumer)
         ticking = tasks.supervised(f"{spec.stage} probes", probes.ticking)
+        metrics_port = serve_metrics(settings, spec, probes)
         await producer.start()
         sink: Any = None
         try:
@@ -417,8 +421,7 @@ def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
                                     key=f"{beat.stage}/{beat.instance}".encode())
 
             runtime.heartbeat = heartbeat
-            probes.ready_check = lambda: in_group(consumer)
-            runtime.metrics_port = serve_metrics(settings, spec, probes)
+            runtime.metrics_port = metrics_port
             log.info("%s: reading %s, writing %s", spec.stage, spec.reads, spec.writes)
             await runtime.run(stop)
         finally:

@@ -86,9 +86,8 @@ async def test_workers_answer_their_probes_and_apis_theirs(pipeline: Pipeline) -
     ports = await _session_ports(pipeline)
     async with httpx.AsyncClient(timeout=10) as client:
         for component in COMPONENTS:
-            api = getattr(component, "api", True)
             base = f"http://127.0.0.1:{ports[component.port]}"
-            for path in (("/health/live", "/health/ready") if api else ("/healthz", "/readyz")):
+            for path in (("/health/live", "/health/ready") if component.api else ("/healthz", "/readyz")):
                 response = await client.get(base + path)
                 assert response.status_code == 200, (component.name, path)
                 assert response.json()["status"] == "ok", (component.name, path)

@@ -55,7 +55,7 @@ def test_the_local_scrape_config_labels_each_component_at_its_port() -> None:
             for target in static["targets"]:
                 seen[static["labels"]["component"]] = (target, job["metrics_path"])
     for component in COMPONENTS:
-        path = "/metrics" if component in TOPOLOGY and not component.api else "/metrics/"
+        path = "/metrics/" if component.api else "/metrics"
         assert seen[component.name] == (f"127.0.0.1:{component.port}", path), component.name
     assert len(seen) == len(COMPONENTS)
 

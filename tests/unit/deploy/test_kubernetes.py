@@ -98,9 +98,9 @@ def test_one_deployment_per_component_running_its_service_with_probes_on_its_por
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["command"] == ["python", "-m", f"services.{component.service}"]
         assert [p["containerPort"] for p in container["ports"]] == [component.port]
-        api = not isinstance(component, StageSpec) or component.api
-        assert container["livenessProbe"]["httpGet"]["path"] == ("/health/live" if api else "/healthz")
-        assert container["readinessProbe"]["httpGet"]["path"] == ("/health/ready" if api else "/readyz")
+        live, ready = ("/health/live", "/health/ready") if component.api else ("/healthz", "/readyz")
+        assert container["livenessProbe"]["httpGet"]["path"] == live
+        assert container["readinessProbe"]["httpGet"]["path"] == ready
         assert container["resources"]["requests"]["memory"].endswith("Mi")
         security = deployment["spec"]["template"]["spec"]["securityContext"]
         assert security["runAsNonRoot"] is True
@@ -173,7 +173,7 @@ def test_only_the_apis_are_open_beyond_the_namespace() -> None:
                    if any("from" not in rule for rule in p["spec"].get("ingress", []))]
     assert [p["metadata"]["name"] for p in open_to_all] == ["newsflow-apis"]
     values = open_to_all[0]["spec"]["podSelector"]["matchExpressions"][0]["values"]
-    apis = [c for c in COMPONENTS if not isinstance(c, StageSpec) or c.api]
+    apis = [c for c in COMPONENTS if c.api]
     assert sorted(values) == sorted(_dns(c.name) for c in apis)
 
 
