@@ -40,6 +40,7 @@ import httpx
 
 from bench.data import enriched_bbc
 from services.search_api.query import SearchRequest, apply_bounds, bounds_body, build_body
+from shared.contracts.document import add_words
 from shared.runtime.elasticsearch import ensure_index, http_options, make_client
 from shared.settings import Settings
 from shared.text.wordforms import stem_text
@@ -84,7 +85,7 @@ def recombine(templates: list[dict[str, Any]], count: int) -> list[dict[str, Any
                    published_at=date.isoformat(), source={"name": rng.choice(SOURCES)},
                    stems=stem_text(f"{base['title']}\n{body}"),
                    title_stems=stem_text(base["title"]), is_duplicate=False)
-        docs.append(doc)
+        docs.append(add_words(doc))
     return docs
 
 

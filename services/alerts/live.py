@@ -7,11 +7,10 @@ import logging
 import threading
 
 from services.alerts.candidates import SubscriptionIndex
-from services.alerts.matching import ArticleView, SubscriptionQuery
-from services.search_api.query_language import QuerySyntaxError
-from shared.contracts.alerts import AlertEvent, ApiKey, Subscription
+from shared.contracts.alerts import AlertEvent, ApiKey, MatchedTerms, Subscription
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
+from shared.query import ArticleView, QuerySyntaxError, SubscriptionQuery, snippet
 from shared.runtime.metrics import ALERTS_MATCHED
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,9 @@ class LiveSubscriptions:
     def alerts_for(self, article: EnrichedArticle) -> list[AlertEvent]:
         view = ArticleView.of(to_document(article))
         with self._lock:
-            matched = [self.subscriptions[sid] for sid in self.index.matches(view)]
+            # Explained here, for the few that matched: which words, where (never for candidates).
+            matched = [(self.subscriptions[sid], self.index.subscriptions[sid].explain(view))
+                       for sid in self.index.matches(view)]
         summary = (article.subtitle or article.body or "")[:SUMMARY_CHARS] or None
         ALERTS_MATCHED.inc(len(matched))
         return [
@@ -70,6 +71,9 @@ class LiveSubscriptions:
                        article_id=article.article_id, story_id=article.story_id,
                        title=article.title, url=article.url, source=article.source.name,
                        language=article.language, published_at=article.published_at,
-                       summary=summary, submitted_at=article.submitted_at)
-            for sub in matched
+                       summary=summary, submitted_at=article.submitted_at,
+                       matched=[MatchedTerms(field=e.field, terms=list(e.terms)) for e in evidence],
+                       snippet=snippet(view.text(), [t for e in evidence for t in e.terms])
+                       if evidence else None)
+            for sub, evidence in matched
         ]

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.search_api.deps import health_checks
 from services.search_api.news_index import NewsIndex
 from services.search_api.query import BadRequest
-from services.search_api.query_language import __doc__ as SYNTAX_HELP
 from services.search_api.routes import articles, search, stories
 from services.subscriptions import preview, stream
 from services.subscriptions import routes as subscriptions
@@ -29,6 +28,7 @@ from shared.http.errors import error_response, install_error_handlers
 from shared.http.hardening import harden
 from shared.http.health import health_router
 from shared.http.pages import Page
+from shared.query import __doc__ as SYNTAX_HELP
 from shared.runtime.elasticsearch import ensure_index, make_client
 from shared.runtime.metrics import instrument_app
 from shared.settings import Settings, get_settings

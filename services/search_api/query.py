@@ -15,7 +15,6 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from services.search_api.query_language import QuerySyntaxError, compile_query, highlight_terms, parse
 from shared.contracts.document import (
     FACETS,
     HIDDEN_FIELDS,
@@ -24,6 +23,7 @@ from shared.contracts.document import (
     entity_text_field,
     summarize_hit,
 )
+from shared.query import Query, QuerySyntaxError
 from shared.text.dates import parse_iso
 
 # ISO dates and times, or Elasticsearch date math relative to now ("now-7d", "now-1M/d").
@@ -125,7 +125,7 @@ def base_query(request: SearchRequest) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
     if request.q and request.q.strip():
         try:
-            must.append(compile_query(parse(request.q)))
+            must.append(Query.parse(request.q).elasticsearch())
         except QuerySyntaxError as exc:
             raise BadRequest(exc.reason, exc.position, "bad_query") from exc
     filters: list[dict[str, Any]] = []
@@ -220,12 +220,10 @@ def _highlight(request: SearchRequest) -> dict[str, Any]:
     # encoder html: the text is escaped, so only our <mark> tags reach a page as markup.
     highlight: dict[str, Any] = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"],
                                  "encoder": "html", "fields": fields}
-    terms = highlight_terms(parse(request.q)) if request.q and request.q.strip() else []
-    if terms:
-        # Matching runs on stems; highlighting marks the words as written in title and body.
-        highlight["highlight_query"] = {"bool": {"should": [
-            {"multi_match": {"query": t, "fields": list(fields), "type": "phrase"}}
-            for t in terms]}}
+    clauses = Query.parse(request.q).highlight(list(fields)) if request.q and request.q.strip() else []
+    if clauses:
+        # Matching runs on stems and the index's words; highlighting marks the words as written.
+        highlight["highlight_query"] = {"bool": {"should": clauses}}
     return highlight
 
 

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from services.alerts.matching import SubscriptionQuery
-from services.search_api.query_language import QuerySyntaxError
 from shared.contracts.alerts import Digest, NotifyOn, Subscription, SubscriptionKind
 from shared.contracts.document import FILTER_PARAMS
 from shared.http.errors import ApiError
+from shared.query import QuerySyntaxError, SubscriptionQuery
 
 Filters = dict[str, list[Annotated[str, Field(min_length=1, max_length=200)]]]
 

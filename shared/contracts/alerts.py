@@ -79,6 +79,13 @@ class Subscription(Message):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class MatchedTerms(BaseModel):
+    """Why an alert fired: a field of the article and the words of the query found there."""
+
+    field: str  # text, title, people, organizations, places, country, topic, source, lang, or a filter
+    terms: list[str]
+
+
 class AlertEvent(Message):
     """matcher → news.alerts: one article matched one subscription."""
 
@@ -93,6 +100,8 @@ class AlertEvent(Message):
     language: str | None = None
     published_at: datetime | None = None
     summary: str | None = None
+    matched: list[MatchedTerms] = Field(default_factory=list)
+    snippet: str | None = None  # a short passage around the first word that matched
     submitted_at: datetime  # when the article entered the pipeline, for latency
     matched_at: datetime = Field(default_factory=utcnow)
 

@@ -14,8 +14,9 @@ from typing import Any, Union
 
 from pydantic import BaseModel
 
-from shared.contracts.index_fields import BOOLEAN, DATE, EXACT, IndexAs
+from shared.contracts.index_fields import BOOLEAN, DATE, EXACT, WORDS, IndexAs
 from shared.contracts.messages import EnrichedArticle, utcnow
+from shared.text.wordforms import words
 
 INDEX_VERSION = 1
 
@@ -42,6 +43,8 @@ class DocField(StrEnum):
     STORY_ID = "story_id"
     STEMS = "stems"
     TITLE_STEMS = "title_stems"
+    WORDS = "words"  # title and body as lower-cased words, at the positions of `stems`
+    TITLE_WORDS = "title_words"
     MODELS = "models"
     # Added by to_document:
     COUNTRY_CODES = "country_codes"
@@ -79,7 +82,8 @@ FILTER_PARAMS: dict[str, str] = {
 }
 
 # For matching and enrichment, never shown to readers.
-HIDDEN_FIELDS = [DocField.STEMS.value, DocField.TITLE_STEMS.value, DocField.MINHASH.value]
+HIDDEN_FIELDS = [DocField.STEMS.value, DocField.TITLE_STEMS.value, DocField.WORDS.value,
+                 DocField.TITLE_WORDS.value, DocField.MINHASH.value]
 # What a list of results leaves out on top of the hidden fields: too large for a list.
 LIST_EXCLUDES = [DocField.BODY.value, DocField.MODELS.value, *HIDDEN_FIELDS]
 # What a list of results fetches: exactly what `summarize_hit` shows. An allow-list, not the
@@ -97,6 +101,8 @@ _DERIVED: dict[DocField, IndexAs] = {
     DocField.IS_DUPLICATE: BOOLEAN,
     DocField.DATE: DATE,
     DocField.INDEXED_AT: DATE,
+    DocField.WORDS: WORDS,
+    DocField.TITLE_WORDS: WORDS,
 }
 
 
@@ -143,6 +149,17 @@ def to_document(article: EnrichedArticle) -> dict[str, Any]:
     doc[DocField.IS_DUPLICATE] = article.duplicate_of is not None
     doc[DocField.DATE] = (article.published_at or article.submitted_at).isoformat()
     doc[DocField.INDEXED_AT] = utcnow().isoformat()
+    return add_words(doc)
+
+
+def add_words(doc: dict[str, Any]) -> dict[str, Any]:
+    """The unstemmed words of title, subtitle and body, tokenised as `stems` is (enrichment
+    stems exactly these words), so that a word and its stem share a position. Also fills
+    documents indexed before these fields existed, when `newsflow reindex` copies them."""
+    title = words(doc.get(DocField.TITLE) or "")
+    doc[DocField.TITLE_WORDS] = " ".join(title)
+    body = f"{doc.get(DocField.SUBTITLE) or ''}\n{doc.get(DocField.BODY) or ''}"
+    doc[DocField.WORDS] = " ".join(title + words(body))
     return doc
 
 

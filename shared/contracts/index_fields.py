@@ -29,7 +29,13 @@ STORED_ONLY = IndexAs.of(type="keyword", index=False)
 TEXT = IndexAs.of(type="text")
 TEXT_STORED_ONLY = IndexAs.of(type="text", index=False)
 TEXT_WITH_RAW = IndexAs.of(type="text", fields={"raw": KEYWORD.as_dict()})
-# Entity names are facets (keyword) but also searchable as words (text subfield).
+# Every prefix of 2 to 5 letters of each word indexed as a term of its own: a prefix inside a
+# phrase or NEAR (a span query) is then one term, never an expansion over the index's words.
+_PREFIXES = {"min_chars": 2, "max_chars": 5}
+# Words for prefixes, fuzzy words and proximity: our own tokens, space-separated.
+WORDS = IndexAs.of(type="text", index_prefixes=_PREFIXES)
+# Entity names are facets (keyword) but also searchable as words (text subfield). Left without
+# indexed prefixes: an existing index cannot change a field's prefixes, and names are few words.
 ENTITY = IndexAs.of(type="keyword", ignore_above=256, fields={"text": {"type": "text"}})
 DATE = IndexAs.of(type="date")
 BOOLEAN = IndexAs.of(type="boolean")

@@ -23,7 +23,7 @@ from elasticsearch import (
     TransportError,
 )
 
-from shared.contracts.document import INDEX_VERSION, MAPPINGS, DocField
+from shared.contracts.document import INDEX_VERSION, MAPPINGS, DocField, add_words
 from shared.contracts.history import ALERT_MAPPINGS, DELIVERY_MAPPINGS, alerts_alias, deliveries_alias
 from shared.runtime.security import (
     ConnectionProblem,
@@ -223,7 +223,7 @@ async def _copy(es: AsyncElasticsearch, source: str, target: str, query: dict[st
             return copied
         operations: list[dict[str, Any]] = []
         for hit in hits:
-            operations += [{"index": {"_index": target, "_id": hit["_id"]}}, hit["_source"]]
+            operations += [{"index": {"_index": target, "_id": hit["_id"]}}, add_words(hit["_source"])]
         response = await es.bulk(operations=operations)
         if response["errors"]:
             failed = [i["index"] for i in response["items"] if i["index"]["status"] >= 300]

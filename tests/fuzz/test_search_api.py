@@ -22,7 +22,11 @@ EXAMPLES = 300
 TOKENS = ["(", ")", '"', "-", "+", " ", "OR", "AND", "NOT", "|", "*", "~", "~1", "~2", "~9", ":",
           "title:", "person:", "org:", "place:", "country:", "topic:", "source:", "lang:", "nope:",
           "peace", "talks", "Feltman", "U.N.", "KP", "\\", "/", "[", "]", "{", "}", "^", "?", "é",
-          "\u0301", "\u202e", "\x00", "\t", "\n", "%", "&", "=", "#", "'", "a" * 300]
+          "\u0301", "\u202e", "\x00", "\t", "\n", "%", "&", "=", "#", "'", "a" * 300,
+          # wildcards, fuzzy words and proximity
+          "pe*", "a*", "**", "*~", "sanc*", "t*lks", '"peace talk*"', '"talks"~5', '"a b"~', '"a b"~99',
+          "~0", "NEAR", "NEAR/", "NEAR/5", "NEAR/0", "NEAR/999", "NEAR/x", "near/3", "北*", "x~",
+          "u.s*", '"*"', '"a *"', "Feltman~", "person:Felt*", "country:K*", "topic:*"]
 query_text = st.one_of(
     st.lists(st.sampled_from(TOKENS), max_size=40).map("".join),
     st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from typing import Any
 
@@ -74,17 +75,24 @@ async def test_keys_see_and_change_only_their_own_subscriptions(
     assert (changed.json()["name"], changed.json()["active"], changed.json()["digest"]) == \
         ("renamed", False, "immediate")
     refused = await pipeline.search.patch(f"/subscriptions/{sid}", headers=auth(mine),
-                                          json={"query": "diplom*"})
+                                          json={"query": "北朝鮮"})
     assert refused.status_code == 400 and refused.json()["error"]["details"]["position"] == 0
     assert (await pipeline.search.delete(f"/subscriptions/{sid}", headers=auth(mine))).status_code == 204
     assert (await pipeline.search.get(f"/subscriptions/{sid}", headers=auth(mine))).status_code == 404
 
 
-async def test_what_alerts_cannot_match_exactly_is_refused(
+async def test_alerts_take_wildcards_and_proximity_and_refuse_what_search_refuses(
         pipeline: Pipeline, keys: tuple[str, str]) -> None:
     mine, _ = keys
-    for body, code in (({"name": "x", "query": "diplom*"}, "bad_query"),
-                       ({"name": "x", "query": "Pyongyan~"}, "bad_query"),
+    for query in ("tariff* AND country:CN", "flood~1 Portugal", '"peace talk*"', "sanc* NEAR/5 Russia"):
+        accepted = await pipeline.search.post("/subscriptions", json={"name": "desk", "query": query},
+                                              headers=auth(mine))
+        assert accepted.status_code == 201, (query, accepted.text)
+        await pipeline.search.delete(f"/subscriptions/{accepted.json()['subscription_id']}",
+                                     headers=auth(mine))
+    for body, code in (({"name": "x", "query": "北朝鮮"}, "bad_query"),  # cut into characters
+                       ({"name": "x", "query": "peace NEAR/3 talks~"}, "bad_query"),
+                       ({"name": "x", "query": "country:KP*"}, "bad_query"),
                        ({"name": "x", "query": "(unclosed"}, "bad_query"),
                        ({"name": "x"}, "bad_query"),
                        ({"name": "x", "query": "a", "filters": {"colour": ["red"]}}, "bad_filter"),
@@ -120,6 +128,10 @@ async def test_seeds_alert_once_per_story_or_once_per_article(
         for request in receiver.requests[path]:
             payload = Webhook(subscription["webhook_secret"]).verify(request.body, request.headers)
             assert payload["data"]["subscription_id"] == subscription["subscription_id"]
+            # why it fired: the name found, where, and a passage around it
+            found = {term for m in payload["data"]["matched"] for term in m["terms"]}
+            assert found & {"feltman", "guterres"}, payload["data"]["matched"]
+            assert re.search("Feltman|Guterres", payload["data"]["snippet"])
 
     async def in_history() -> dict[str, Any] | None:
         # The history is searched (refreshed each second): what the stage wrote shows soon after.
@@ -248,7 +260,7 @@ async def test_preview_counts_the_last_seven_days(
     assert preview["articles"] == 1 and len(preview["per_day"]) == 7
     assert sum(day["count"] for day in preview["per_day"]) == 1
     assert [e["id"] for e in preview["examples"]] == [article_id]
-    refused = await pipeline.search.post("/subscriptions:preview", json={"query": "harb*"},
+    refused = await pipeline.search.post("/subscriptions:preview", json={"query": "harb* NEAR/2 x~"},
                                          headers=auth(mine))
     assert refused.status_code == 400
 
@@ -263,9 +275,9 @@ async def test_page_alert_me_lists_the_subscription_and_shows_alerts_live(
         base = f"http://127.0.0.1:{pipeline.settings.search_port}"
         await page.goto(f"{base}/")
         await page.fill("#api-key", mine)
-        await page.fill("#q", "harb*")  # alerts refuse prefixes: the page shows why
+        await page.fill("#q", "北朝鮮")  # alerts refuse words cut into characters: the page says why
         await page.click("#alert-me")
-        await expect(page.locator("#alert-status")).to_contain_text("prefixes")
+        await expect(page.locator("#alert-status")).to_contain_text("Latin script")
         await page.fill("#q", marker)
         await page.click("#alert-me")
         await expect(page.locator("#alert-status")).to_contain_text(f"Alert created: {marker}")

@@ -5,10 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from deploy.local.stack import Stack
+from shared.contracts.document import MAPPINGS, to_document
+from shared.contracts.messages import EnrichedArticle
+from shared.runtime.elasticsearch import ensure_index, make_client, reindex
+from shared.settings import Settings
 from tests.stack import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -191,3 +197,29 @@ async def test_reindex_swaps_the_alias_without_losing_documents(pipeline: Pipeli
                                         "source": {"name": corpus.source}})
     article = await pipeline.wait_for_article(article_id)
     assert article["title"] == "After the reindex"
+
+
+async def test_an_index_from_before_the_words_fields_upgrades_and_reindex_fills_them(
+        stack: Stack) -> None:
+    """Prefixes and fuzzy words match the `words` fields; an index made before them takes the
+    new mapping at start-up (adding fields only) and `reindex` computes them for old documents."""
+    settings = Settings(namespace=f"upgrade-{uuid.uuid4().hex[:8]}")
+    old_fields = {k: v for k, v in MAPPINGS["properties"].items() if k not in ("words", "title_words")}
+    doc = to_document(EnrichedArticle(article_id="old1", title="Sanctions tightened", body="By the EU.",
+                                      submitted_at=datetime.now(UTC), stems="sanction tighten by the eu",
+                                      title_stems="sanction tighten"))
+    old_doc = {k: v for k, v in doc.items() if k not in ("words", "title_words")}
+    es = make_client(settings)
+    try:
+        await es.indices.create(index=f"{settings.index_alias}-v1", aliases={settings.index_alias: {}},
+                                mappings={"dynamic": False, "properties": old_fields})
+        await es.index(index=settings.index_alias, id="old1", document=old_doc, refresh=True)
+        await ensure_index(es, settings)  # the start-up of every index user: must not fail
+        prefix = {"prefix": {"words": {"value": "sanc"}}}
+        assert (await es.count(index=settings.index_alias, query=prefix))["count"] == 0
+        await reindex(es, settings)
+        assert (await es.count(index=settings.index_alias, query=prefix))["count"] == 1
+    finally:
+        made = await es.indices.get(index=f"{settings.index_alias}-v*")
+        await es.indices.delete(index=",".join(made.body))
+        await es.close()

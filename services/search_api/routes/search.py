@@ -23,9 +23,19 @@ from services.search_api.query import (
     suggest_body,
 )
 from shared.contracts.document import FILTER_PARAMS
+from shared.query import FIELDS
+from shared.query import __doc__ as SYNTAX_HELP
 
 router = APIRouter(tags=["search"])
 FacetValues = Annotated[list[str] | None, Query()]
+
+
+@router.get("/search/syntax", summary="The query language: its constructs and its fields")
+async def syntax() -> dict[str, Any]:
+    """What the page's help shows, from the language's own table: adding a field adds it here."""
+    return {"help": (SYNTAX_HELP or "").split("\n\n")[1].strip("\n"),
+            "fields": [{"name": spec.name, "meaning": spec.meaning, "example": spec.example}
+                       for spec in FIELDS.values()]}
 
 
 @router.get("/search", summary="Search articles", responses={400: {"description": "bad query"}},

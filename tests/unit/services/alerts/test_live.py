@@ -67,3 +67,12 @@ def test_a_revoked_keys_subscriptions_match_nothing_whichever_row_comes_first() 
     # A row of the revoked key arriving afterwards (a restart reads keys first) stays out too.
     live.on_change("t", subscription("t").model_copy(update={"owner": record.key_id}))
     assert live.alerts_for(article("a3", "st3")) == []
+
+
+def test_an_alert_says_which_words_matched_where_with_a_passage() -> None:
+    live = LiveSubscriptions()
+    live.on_change("s", subscription("s", query="guter* AND chief NEAR/0 arrived"))
+    [alert] = live.alerts_for(article("a1", "s1"))
+    assert [(m.field, m.terms) for m in alert.matched] == [("title", ["guterres"]),
+                                                           ("text", ["chief arrived"])]
+    assert alert.snippet == "Guterres visits Pyongyang The UN chief arrived."

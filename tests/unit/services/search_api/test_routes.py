@@ -245,3 +245,10 @@ def test_reading_takes_a_read_key_only_when_the_deployment_says_so() -> None:
     answer = client.get("/search", params={"q": "talks"}, headers={"Authorization": f"Bearer {reader_key}"})
     assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "a1"
     assert client_with(FakeNewsIndex(hits=[hit("a1")])).get("/search").status_code == 200  # open by default
+
+
+def test_the_syntax_help_lists_every_field_of_the_language() -> None:
+    body = client_with(FakeNewsIndex()).get("/search/syntax").json()
+    assert [f["name"] for f in body["fields"]] == [
+        "title", "person", "org", "place", "country", "topic", "source", "lang"]
+    assert "NEAR/5" in body["help"] and "sanc*" in body["help"]

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.alerts.matching import ArticleView, NotExact, SubscriptionQuery, standard_tokens
 from shared.contracts.document import to_document
 from shared.contracts.messages import Country, EnrichedArticle, Entity, TopicScore
+from shared.query import ArticleView, NotExact, SubscriptionQuery
+from shared.query.article import standard_tokens
 from shared.text.wordforms import stem_text
 
 TITLE = "U.N. envoy Feltman meets officials in Pyongyang"
@@ -54,6 +55,21 @@ def matches(query: str | None, filters: dict[str, list[str]] | None = None,
     ("topic:politics", True), ("topic:diplomacy", True), ("topic:dipl*", True), ("topic:sport", False),
     ("source:reuters", True), ("source:AP", False), ("lang:en", True), ("lang:EN", True),
     ("lang:fr", False),
+    # prefixes, on the words as written: "officials", "officers" would both start "offic"
+    ("offic*", True), ("Pyong*", True), ("title:offic*", True), ("title:peac*", False),
+    ("talkin*", False), ('"peace tal*"', True), ('"peace tar*"', False),
+    ("person:Felt*", True), ('person:"Jeffrey Fel*"', True), ('person:"Feltman Rh*"', False),
+    ("source:Reut*", True), ("topic:dipl*", True),
+    # fuzzy words: AUTO is 2 edits from 6 letters, 1 from 3; a swap is one edit
+    ("Pyongyan~", True), ("Pyongjang~", True), ("Pyonyang~1", True), ("Pyonjan~1", False),
+    ("envyo~1", True), ("envyo~0", False), ("evnoy~1", True), ("talsk~", True),
+    ("person:Feltmann~", True), ("org:Nation~1", True), ("org:Natoins~1", True), ("org:Nat~1", False),
+    # proximity, on stems, in any order; the window counts the words between
+    ('"officials envoy"~2', True), ('"officials envoy"~1', False), ("envoy NEAR/2 officials", True),
+    ("envoy NEAR/1 officials", False), ('"talks peace"~0', True), ('"peace possible"~2', True),
+    ('"peace possible"~1', False), ("talks NEAR/0 possi*", False), ("talks NEAR/1 possi*", True),
+    ('"peace talks" NEAR/1 envoy', True), ('"peace talks" NEAR/0 envoy', False),
+    ('title:"meets Feltman"~0', True), ('title:"officials talks"~20', False),
 ])
 def test_each_construct(query: str, expected: bool) -> None:
     assert matches(query) is expected
@@ -70,11 +86,30 @@ def test_duplicates_never_match() -> None:
     assert not matches("talks", article=copy)
 
 
-@pytest.mark.parametrize("query", ["diplom*", "Pyongyan~", "person:Felt*", "org:Nation~1",
-                                   "country:KP*", "source:Reut*", "北朝鮮", '"..."'])
-def test_what_cannot_be_evaluated_exactly_is_refused(query: str) -> None:
+@pytest.mark.parametrize("query", ["北朝鮮", "title:北朝鮮*", "person:北朝鮮~"])
+def test_scripts_the_tokenizer_cuts_into_characters_are_refused(query: str) -> None:
     with pytest.raises(NotExact):
         SubscriptionQuery.compile(query)
+
+
+@pytest.mark.parametrize(("query", "field", "terms"), [
+    ("offic* peace", "title", ("officials",)),
+    ("peace offic*", "text", ("peace",)),
+    ("title:envoy", "title", ("envoy",)),
+    ("Pyongyan~", "title", ("pyongyang",)),
+    ("envoy NEAR/2 officials", "title", ("envoy feltman meets officials",)),
+    ("told NEAR/1 envoy", "text", ("told the envoy",)),
+    ("person:Felt*", "people", ("Jeffrey Feltman",)),
+    ("country:KP", "country", ("KP",)),
+])
+def test_each_match_says_which_words_matched_and_where(query: str, field: str,
+                                                       terms: tuple[str, ...]) -> None:
+    found = SubscriptionQuery.compile(query).explain(ARTICLE)
+    assert any(e.field == field and e.terms == terms for e in found), found
+
+
+def test_negated_terms_explain_nothing() -> None:
+    assert [e.terms for e in SubscriptionQuery.compile("envoy -sport").explain(ARTICLE)] == [("envoy",)]
 
 
 def test_a_subscription_needs_something_to_match_and_known_filters() -> None:

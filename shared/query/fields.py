@@ -1,0 +1,177 @@
+"""One spec per query field: which constructs it takes and how it builds them. Adding a field
+is one `FieldSpec` in `FIELDS`; the parser, search, alerts and the page's help read this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.contracts.document import DocField, entity_text_field
+from shared.query.article import ENTITY_FIELDS, standard_tokens
+from shared.query.constructs import (
+    Construct,
+    EntityFuzzy,
+    EntityName,
+    Fuzzy,
+    Keyword,
+    KeywordPrefix,
+    Operand,
+    Phrase,
+    Prefix,
+    Proximity,
+    TextTarget,
+    Words,
+    max_edits,
+)
+from shared.query.syntax import Near, QuerySyntaxError, Term
+from shared.text.canonical import canonical_name
+from shared.text.countries import country_code
+from shared.text.wordforms import stem_text, words
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str  # "" for text in no field
+    meaning: str
+    example: str
+    build: Callable[[Term | Near], Construct]
+
+
+def _stems(text: str, position: int) -> list[str]:
+    stems = standard_tokens(stem_text(text))
+    if not stems:
+        raise QuerySyntaxError(f"'{text}' has no letters or digits", position)
+    return stems
+
+
+def _one_word(text: str, position: int, what: str) -> str:
+    """The word as the index holds it; a prefix or a fuzzy word is one word."""
+    tokens = standard_tokens(" ".join(words(text)))
+    if len(tokens) != 1:
+        raise QuerySyntaxError(f"{what} is one word ('{text}' is {len(tokens)})", position)
+    return tokens[0]
+
+
+def _operand(term: Term) -> Operand:
+    if term.kind == "prefix":
+        return Operand(prefix=_one_word(term.text, term.position, "a prefix"))
+    if term.kind == "fuzzy":
+        raise QuerySyntaxError("a fuzzy word cannot go inside NEAR", term.position)
+    if term.slop is not None or term.prefix_last:
+        raise QuerySyntaxError('inside NEAR, a phrase is exact: no ~N and no *', term.position)
+    return Operand(stems=tuple(_stems(term.text, term.position)))
+
+
+def _text(target: TextTarget) -> Callable[[Term | Near], Construct]:
+    def build(term: Term | Near) -> Construct:
+        if isinstance(term, Near):
+            return Proximity(target, [_operand(term.left), _operand(term.right)], term.distance,
+                             False, f"{term.left.text} {term.right.text}")
+        if term.kind == "prefix":
+            return Prefix(target, _one_word(term.text, term.position, "a prefix"))
+        if term.kind == "fuzzy":
+            word = _one_word(term.text, term.position, "a fuzzy word")
+            return Fuzzy(target, word, max_edits(word, term.fuzziness))
+        if term.kind == "word":
+            return Words(target, _stems(term.text, term.position), term.text)
+        parts = term.text.split()
+        if term.slop is None and not term.prefix_last:
+            return Phrase(target, _stems(term.text, term.position), term.text)
+        operands = [Operand(stems=tuple(_stems(part, term.position))) for part in
+                    (parts[:-1] if term.prefix_last else parts)]
+        if term.prefix_last:
+            operands.append(Operand(prefix=_one_word(parts[-1], term.position, "a prefix")))
+        if len(operands) == 1:
+            only = operands[0]
+            return Prefix(target, only.prefix) if only.prefix is not None else \
+                Words(target, list(only.stems), term.text)
+        slop = 0 if term.slop is None else term.slop
+        return Proximity(target, operands, slop, term.slop is None, term.text.rstrip("*"))
+    return build
+
+
+def _plain(term: Term | Near, name: str) -> Term:
+    if isinstance(term, Near) or term.slop is not None:
+        raise QuerySyntaxError(f"proximity is for text, not for '{name}:'", term.position)
+    return term
+
+
+def _entity(name: str) -> Callable[[Term | Near], Construct]:
+    source = ENTITY_FIELDS[name].value
+    es_field = entity_text_field(ENTITY_FIELDS[name])
+
+    def build(term: Term | Near) -> Construct:
+        term = _plain(term, name)
+        if term.kind == "fuzzy":
+            word = _one_word(term.text, term.position, "a fuzzy word")
+            return EntityFuzzy(es_field, source, word, max_edits(word, term.fuzziness))
+        if term.kind == "prefix" or term.prefix_last:
+            tokens = standard_tokens(term.text)
+            if not tokens:
+                raise QuerySyntaxError(f"'{term.text}' has no letters or digits", term.position)
+            return EntityName(es_field, source, tokens, prefix_last=True)
+        tokens = standard_tokens(canonical_name(term.text))
+        if not tokens:
+            raise QuerySyntaxError(f"'{term.text}' has no letters or digits", term.position)
+        return EntityName(es_field, source, tokens)
+    return build
+
+
+def _exact(term: Term | Near, name: str, prefix_ok: bool = False) -> Term:
+    term = _plain(term, name)
+    if term.kind == "fuzzy" or (not prefix_ok and (term.kind == "prefix" or term.prefix_last)):
+        raise QuerySyntaxError(f"'{name}:' takes an exact value", term.position)
+    return term
+
+
+def _country(term: Term | Near) -> Construct:
+    term = _exact(term, "country")
+    code = country_code(term.text)
+    if code is None:
+        raise QuerySyntaxError(f"unknown country '{term.text.strip()}'", term.position)
+    return Keyword([DocField.COUNTRY_CODES.value], f"facet:{DocField.COUNTRY_CODES}", code, "country")
+
+
+_TOPIC_FIELDS = [DocField.TOPIC_LABELS.value, DocField.SUBTOPIC_LABELS.value]
+
+
+def _topic(term: Term | Near) -> Construct:
+    term = _exact(term, "topic", prefix_ok=True)
+    if term.kind == "prefix" or term.prefix_last:
+        return KeywordPrefix(_TOPIC_FIELDS, "topic", term.text.lower(), "topic")
+    return Keyword(_TOPIC_FIELDS, "topic", term.text.lower(), "topic")
+
+
+def _source(term: Term | Near) -> Construct:
+    term = _exact(term, "source", prefix_ok=True)
+    fields = [DocField.SOURCE_NAME.value]
+    if term.kind == "prefix" or term.prefix_last:
+        return KeywordPrefix(fields, "source", term.text.lower(), "source", case_insensitive=True)
+    return Keyword(fields, "source", term.text.lower(), "source", case_insensitive=True)
+
+
+def _language(term: Term | Near) -> Construct:
+    term = _exact(term, "lang")
+    return Keyword([DocField.LANGUAGE.value], f"facet:{DocField.LANGUAGE}", term.text.lower(), "lang")
+
+
+TEXT = FieldSpec("", "title and body", "sanctions", _text(TextTarget(False, "text")))
+FIELDS: dict[str, FieldSpec] = {spec.name: spec for spec in (
+    FieldSpec("title", "in the title only", 'title:"peace talks"', _text(TextTarget(True, "title"))),
+    FieldSpec("person", "a person's canonical name, its words in order", 'person:"Kim Jong Un"',
+              _entity("person")),
+    FieldSpec("org", "an organisation's canonical name (org:U.N. finds United Nations)",
+              'org:"United Nations"', _entity("org")),
+    FieldSpec("place", "a place's canonical name", "place:Seoul", _entity("place")),
+    FieldSpec("country", "an ISO code or a country name", "country:KP", _country),
+    FieldSpec("topic", "a topic or subtopic label; topic:econ* its prefix", "topic:politics", _topic),
+    FieldSpec("source", "the source's name, any case; source:Reu* its prefix", "source:Reuters",
+              _source),
+    FieldSpec("lang", "the article's language code", "lang:en", _language),
+)}
+FIELD_NAMES = tuple(FIELDS)
+
+
+def spec_of(name: str | None) -> FieldSpec:
+    return TEXT if name is None else FIELDS[name]
