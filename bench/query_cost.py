@@ -20,8 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.data import enriched_bbc
-from bench.search_load import NAMESPACE, _synthetic, load, recombine
+from bench.search_load import NAMESPACE, ensure_loaded
 from shared.query import Query
 from shared.runtime.elasticsearch import http_options
 from shared.settings import Settings
@@ -52,14 +51,7 @@ async def main() -> None:
     settings = Settings(namespace=NAMESPACE)
     alias = settings.index_alias
     async with httpx.AsyncClient(**http_options(settings), timeout=120) as es:
-        count = (await es.get(f"/{alias}/_count")).json().get("count", 0)
-        if count < args.articles:
-            print(f"loading {args.articles} articles into {alias} ...", flush=True)
-            started = time.monotonic()
-            templates = enriched_bbc(args.data_dir, settings.cache_dir / "bench") if args.data_dir \
-                else _synthetic(2000)
-            await load(settings, recombine(templates, args.articles))
-            print(f"  loaded in {time.monotonic() - started:.0f}s", flush=True)
+        await ensure_loaded(settings, es, args.data_dir, args.articles)
         count = (await es.get(f"/{alias}/_count")).json()["count"]
         bodies = [(name, q, {"query": Query.parse(q).elasticsearch(), "size": 10,
                              "track_total_hits": True, "_source": False}) for name, q in QUERIES]

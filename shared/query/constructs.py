@@ -595,10 +595,8 @@ class EntityFuzzy(Construct):
 
 
 # ------------------------------------------------------------------ keywords
-class Keyword(Construct):
-    """An exact keyword value (a country code, a language), or any of several fields' values."""
-
-    certain = True
+class _OnKeywords(Construct):
+    """A value looked for in one or more keyword fields (any of them), any case for sources."""
 
     def __init__(self, es_fields: list[str], family: str, value: str, label: str,
                  case_insensitive: bool = False) -> None:
@@ -606,13 +604,21 @@ class Keyword(Construct):
         self.case_insensitive = case_insensitive
         super().__init__()
 
-    def clause(self) -> dict[str, Any]:
-        def term(name: str) -> dict[str, Any]:
-            if self.case_insensitive:
-                return {"term": {name: {"value": self.value, "case_insensitive": True}}}
-            return {"term": {name: self.value}}
-        clauses = [term(name) for name in self.es_fields]
+    def _clause(self, query: str, **options: Any) -> dict[str, Any]:
+        if self.case_insensitive:
+            options["case_insensitive"] = True
+        value: Any = {"value": self.value, **options} if options else self.value
+        clauses = [{query: {name: value}} for name in self.es_fields]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses}}
+
+
+class Keyword(_OnKeywords):
+    """An exact keyword value (a country code, a language, a topic label)."""
+
+    certain = True
+
+    def clause(self) -> dict[str, Any]:
+        return self._clause("term")
 
     def predicate(self) -> Predicate:
         family, value = self.family, self.value
@@ -625,27 +631,17 @@ class Keyword(Construct):
         return [Evidence(self.label, (self.value,))] if self.test(article) else []
 
 
-class KeywordPrefix(Construct):
-    """A keyword value starting with the prefix (`topic:econ*`, `source:Reu*`), any case for
-    sources. Keyword prefixes rewrite with a constant score over every value: no cut."""
+class KeywordPrefix(_OnKeywords):
+    """A keyword value starting with the prefix (`topic:econ*`, `source:Reu*`). Keyword prefixes
+    rewrite with a constant score over every value: no cut."""
 
     cost = 1
 
-    def __init__(self, es_fields: list[str], family: str, prefix: str, label: str,
-                 case_insensitive: bool = False) -> None:
-        self.es_fields, self.family, self.prefix, self.label = es_fields, family, prefix, label
-        self.case_insensitive = case_insensitive
-        super().__init__()
-
     def clause(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"value": self.prefix, "rewrite": "constant_score"}
-        if self.case_insensitive:
-            options["case_insensitive"] = True
-        clauses = [{"prefix": {name: dict(options)}} for name in self.es_fields]
-        return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses}}
+        return self._clause("prefix", rewrite="constant_score")
 
     def _found(self, article: ArticleView) -> list[str]:
-        return sorted(v for v in article_values(article, self.family) if v.startswith(self.prefix))
+        return sorted(v for v in article_values(article, self.family) if v.startswith(self.value))
 
     def predicate(self) -> Predicate:
         return lambda a: bool(self._found(a))
