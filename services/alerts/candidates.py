@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from shared.query import ArticleView, SubscriptionQuery
-from shared.query.constructs import Key, Predicate, article_value_groups
+from shared.query.constructs import Key, Predicate, value_reader
 
 
 class SubscriptionIndex:
@@ -69,7 +69,7 @@ class SubscriptionIndex:
         found: set[str] = set()
         for family, values in families.items():
             keys = values.keys()
-            for group in article_value_groups(article, family):
+            for group in value_reader(family)(article):
                 for value in keys & group:
                     found |= values[value]
         return found

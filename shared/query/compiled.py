@@ -70,6 +70,9 @@ class Compiled:
             clause["must_not"] = [c.clause() for c in negatives]
         return {"bool": clause}
 
+    def leaves(self) -> list[Compiled]:
+        return [self] if self.kind == "leaf" else [leaf for c in self.children for leaf in c.leaves()]
+
     def positive_leaves(self, positive: bool = True) -> list[Compiled]:
         """Leaves that count for a match (under an even number of NOTs)."""
         if self.kind == "leaf":

@@ -20,6 +20,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from shared.contracts.document import DocField
 from shared.query.article import ArticleView
 
 Predicate = Callable[[ArticleView], bool]
@@ -111,41 +112,42 @@ FUZZY_KEY_LETTERS = 32
 
 
 # ------------------------------------------------------------------ key families
-def article_values(article: ArticleView, family: str) -> Iterable[str]:
+ValueReader = Callable[[ArticleView], list[Collection[str]]]
+
+
+def article_values(article: ArticleView, family: str) -> Collection[str]:
     """The values an article has in one key family."""
-    groups = article_value_groups(article, family)
+    groups = value_reader(family)(article)
     return groups[0] if len(groups) == 1 else {v for group in groups for v in group}
 
 
-def article_value_groups(article: ArticleView, family: str) -> list[Collection[str]]:
-    """The same values in groups that may overlap, so that no union is built: the matcher
+@lru_cache(maxsize=256)
+def value_reader(family: str) -> ValueReader:
+    """What reads a family's values off an article, decided once per family, not per article.
+    The values come in groups that may overlap, so that no union is built: the matcher
     intersects each group with its index's keys (in C, walking the smaller side)."""
-    if family.startswith("fz") and family[2] != "0":  # fz1, fz2: up to 1 or 2 letters deleted
-        depth = int(family[2])
-        source = family.partition(":")[2]
-        tokens = article.word_set() if source == "words" else article.entity_tokens[source]
-        return [deletions(t, depth) for t in tokens if len(t) <= FUZZY_KEY_LETTERS]
-    return [_values(article, family)]
-
-
-def _values(article: ArticleView, family: str) -> Collection[str]:
     kind, _, source = family.partition(":")
-    if kind == "stem":
-        return article.stem_set
-    if kind == "title-stem":
-        return article.title_stem_set
-    if kind == "topic":
-        return article.topic_labels
-    if kind == "source":
-        return () if article.source_name is None else (article.source_name.lower(),)
-    if kind == "facet":
-        return article.keywords[source]
-    tokens = article.word_set() if source == "words" else article.entity_tokens[source]
+    fixed: dict[str, Callable[[ArticleView], Collection[str]]] = {
+        "stem": lambda a: a.stem_set,
+        "title-stem": lambda a: a.title_stem_set,
+        "topic": lambda a: a.topic_labels,
+        "source": lambda a: () if a.source_name is None else (a.source_name.lower(),),
+        "facet": lambda a: a.keywords[source],
+    }
+    if kind in fixed:
+        one = fixed[kind]
+        return lambda a: [one(a)]
+
+    def tokens(a: ArticleView) -> Collection[str]:
+        return a.word_set() if source == "words" else a.entity_tokens[source]
     if kind in ("entity", "fz0"):
-        return tokens
-    if kind.startswith("p"):  # p2 … p5: the words' first 2 … 5 letters
+        return lambda a: [tokens(a)]
+    if kind in ("p2", "p3", "p4", "p5"):  # the words' first 2 … 5 letters
         length = int(kind[1])
-        return {t[:length] for t in tokens if len(t) >= length}
+        return lambda a: [{t[:length] for t in tokens(a) if len(t) >= length}]
+    if kind in ("fz1", "fz2"):  # the words with up to 1 or 2 letters deleted
+        depth = int(kind[2])
+        return lambda a: [deletions(t, depth) for t in tokens(a) if len(t) <= FUZZY_KEY_LETTERS]
     raise ValueError(f"unknown key family {family!r}")
 
 
@@ -180,21 +182,15 @@ class TextTarget:
 
     @property
     def stem_fields(self) -> list[str]:
-        return ["title_stems"] if self.title_only else ["title_stems^3", "stems"]
-
-    @property
-    def word_fields(self) -> list[str]:
-        return ["title_words"] if self.title_only else ["title_words^3", "words"]
+        return [DocField.TITLE_STEMS.value] if self.title_only else \
+            [f"{DocField.TITLE_STEMS}^3", DocField.STEMS.value]
 
     def either(self, build: Callable[[str, str, float], dict[str, Any]]) -> dict[str, Any]:
         """One clause per field (stems field, its words field, boost), any of them matching."""
-        pairs = [("title_stems", "title_words", 3.0)] if self.title_only else \
-            [("title_stems", "title_words", 3.0), ("stems", "words", 1.0)]
+        title = (DocField.TITLE_STEMS.value, DocField.TITLE_WORDS.value, 3.0)
+        pairs = [title] if self.title_only else [title, (DocField.STEMS.value, DocField.WORDS.value, 1.0)]
         clauses = [build(stems, words, boost) for stems, words, boost in pairs]
         return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
-
-    def stem_sets(self, article: ArticleView) -> list[set[str]]:
-        return [article.title_stem_set] if self.title_only else [article.title_stem_set, article.stem_set]
 
     def positions(self, article: ArticleView) -> list[tuple[dict[str, list[int]], list[str]]]:
         """(stem → positions, words) per field, the words at the same positions as the stems."""
@@ -621,8 +617,8 @@ class Keyword(_OnKeywords):
         return self._clause("term")
 
     def predicate(self) -> Predicate:
-        family, value = self.family, self.value
-        return lambda a: value in article_values(a, family)
+        read, value = value_reader(self.family), self.value
+        return lambda a: value in read(a)[0]
 
     def requirement(self, rarity: Mapping[str, float]) -> Requirement:
         return frozenset({(self.family, self.value)})

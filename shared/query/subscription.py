@@ -23,7 +23,7 @@ class NotExact(QuerySyntaxError):
 
 
 def _check_scripts(query: Query) -> None:
-    for leaf in query.root.positive_leaves() + query.root.positive_leaves(False):
+    for leaf in query.root.leaves():
         source = leaf.source
         parts = [source.left, source.right] if isinstance(source, Near) else [source]
         for term in parts:

@@ -294,11 +294,3 @@ def _phrase(token: Token, field_name: str | None) -> Term:
 def parse(query: str, fields: tuple[str, ...]) -> Node:
     return _Parser(query, fields).parse()
 
-
-def leaves(node: Node, positive: bool = True) -> list[tuple[Term | Near, bool]]:
-    """Every term and NEAR in the tree, with whether it counts for a match (not under a NOT)."""
-    if isinstance(node, (And, Or)):
-        return [leaf for child in node.children for leaf in leaves(child, positive)]
-    if isinstance(node, Not):
-        return leaves(node.child, not positive)
-    return [(node, positive)]
