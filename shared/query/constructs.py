@@ -127,6 +127,17 @@ def value_reader(family: str) -> ValueReader:
     The values come in groups that may overlap, so that no union is built: the matcher
     intersects each group with its index's keys (in C, walking the smaller side)."""
     kind, _, source = family.partition(":")
+    if kind in ("fz1", "fz2"):  # the words with up to 1 or 2 letters deleted
+        depth, tokens = int(kind[2]), _tokens(source)
+        return lambda a: [deletions(t, depth) for t in tokens(a) if len(t) <= FUZZY_KEY_LETTERS]
+    one = values_reader(family)
+    return lambda a: [one(a)]
+
+
+@lru_cache(maxsize=256)
+def values_reader(family: str) -> Callable[[ArticleView], Collection[str]]:
+    """The same for a family whose values are one collection (all but the fuzzy variants)."""
+    kind, _, source = family.partition(":")
     fixed: dict[str, Callable[[ArticleView], Collection[str]]] = {
         "stem": lambda a: a.stem_set,
         "title-stem": lambda a: a.title_stem_set,
@@ -135,20 +146,20 @@ def value_reader(family: str) -> ValueReader:
         "facet": lambda a: a.keywords[source],
     }
     if kind in fixed:
-        one = fixed[kind]
-        return lambda a: [one(a)]
-
-    def tokens(a: ArticleView) -> Collection[str]:
-        return a.word_set() if source == "words" else a.entity_tokens[source]
+        return fixed[kind]
+    tokens = _tokens(source)
     if kind in ("entity", "fz0"):
-        return lambda a: [tokens(a)]
+        return tokens
     if kind in ("p2", "p3", "p4", "p5"):  # the words' first 2 … 5 letters
         length = int(kind[1])
-        return lambda a: [{t[:length] for t in tokens(a) if len(t) >= length}]
-    if kind in ("fz1", "fz2"):  # the words with up to 1 or 2 letters deleted
-        depth = int(kind[2])
-        return lambda a: [deletions(t, depth) for t in tokens(a) if len(t) <= FUZZY_KEY_LETTERS]
+        return lambda a: {t[:length] for t in tokens(a) if len(t) >= length}
     raise ValueError(f"unknown key family {family!r}")
+
+
+def _tokens(source: str) -> Callable[[ArticleView], Collection[str]]:
+    if source == "words":
+        return lambda a: a.word_set()
+    return lambda a: a.entity_tokens[source]
 
 
 PREFIX_KEY_LETTERS = 5  # a prefix is keyed by its first 2 to 5 letters: up to 5, its key is exact
@@ -617,8 +628,8 @@ class Keyword(_OnKeywords):
         return self._clause("term")
 
     def predicate(self) -> Predicate:
-        read, value = value_reader(self.family), self.value
-        return lambda a: value in read(a)[0]
+        read, value = values_reader(self.family), self.value
+        return lambda a: value in read(a)
 
     def requirement(self, rarity: Mapping[str, float]) -> Requirement:
         return frozenset({(self.family, self.value)})
