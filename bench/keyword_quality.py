@@ -38,7 +38,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from bench.data import read_bbc
 from services.enrichment import keyphrases as new_method
-from services.enrichment.enrich import nlp
+from services.enrichment.pipelines import PIPELINES
 from shared.text.wordforms import stem_words, words
 
 _NOT_SUBJECT = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
@@ -91,7 +91,7 @@ def old_keywords(body: str) -> list[str]:
 
 
 def new_keywords(body: str) -> list[str]:
-    return [k.text for k in new_method.keyphrases(nlp()(body[: 100_000]))]
+    return [k.text for k in new_method.keyphrases(PIPELINES["en"].nlp()(body[: 100_000]))]
 
 
 def ner_alone(body: str) -> list[str]:

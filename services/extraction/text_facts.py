@@ -14,19 +14,40 @@ from datetime import date, datetime, timedelta
 from shared.contracts.messages import Dateline, DateMention, Quote
 from shared.text.names import full_name_in
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")], start=1)
-    for name in names
-}
+# Month names: English as the agencies write them (capitalised, matched as written, since
+# "may" and "mar" are words), then German, French and Spanish, full and abbreviated, any case
+# ("12 feb", "3 mars", "4. März", "12 de febrero de 2026").
+_ENGLISH_MONTHS = [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+                   ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+                   ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+                   ("dec", "december")]
+_OTHER_MONTHS = [
+    ("januar", "jänner", "janvier", "janv", "enero", "ene"),
+    ("februar", "février", "fevrier", "févr", "fév", "febrero"),
+    ("märz", "mär", "mars", "marzo"),
+    ("avril", "avr", "abril", "abr"),
+    ("mai", "mayo"),
+    ("juni", "juin", "junio"),
+    ("juli", "juillet", "juil", "julio"),
+    ("august", "août", "aout", "agosto", "ago"),
+    ("septembre", "septiembre", "setiembre"),
+    ("oktober", "okt", "octobre", "octubre"),
+    ("novembre", "noviembre"),
+    ("dezember", "dez", "décembre", "decembre", "déc", "diciembre", "dic"),
+]
+_MONTHS = {name: number for table in (_ENGLISH_MONTHS, _OTHER_MONTHS)
+           for number, names in enumerate(table, start=1) for name in names}
 _MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"  # noqa: E501
+# Any month name in any case, longest first (so "septiembre" is not read as "sep").
+_ANY_MONTH = "(?P<month>(?i:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r"))\.?(?!\w)"
+# "4. März 2026", "1er mars", "12 de febrero de 2026", "12 feb": the day first, as these
+# languages write it.
+_DAY_MONTH_OTHER = (rf"(?P<day>\d{{1,2}})(?:\.|er)?\s+(?:de\s+)?{_ANY_MONTH}"
+                    r"(?:\s+(?:de\s+)?(?P<year>\d{4}))?")
 _DATE_PATTERNS = [
     re.compile(rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<year>\d{{4}}))?\b"),
     re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH}(?:,?\s+(?P<year>\d{{4}}))?\b"),
+    re.compile(rf"\b{_DAY_MONTH_OTHER}"),
     re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b"),
 ]
 _WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -37,7 +58,10 @@ _WEEKDAY = re.compile(rf"\b(?:on\s+|last\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\
 #   AP        "WASHINGTON (AP) — ", "ORLANDO, Fla. (AP) — ", "RIO DE JANEIRO (AP) — "
 #   AFP       "PARIS (AFP) - ", "Kabul, Afghanistan (AFP) \u2013 " (an en dash)
 #   Bloomberg "(Bloomberg) -- ", "NEW YORK (Bloomberg) -- "
-#   dpa       "Berlin (dpa) - "        Yonhap, Xinhua  "SEOUL, March 4 (Yonhap) -- "
+#   dpa       "Berlin (dpa) - ", "Hamburg, 4. März (dpa) - "
+#   Yonhap, Xinhua  "SEOUL, March 4 (Yonhap) -- "
+#   Reuters in Spanish  "MADRID, 12 feb (Reuters) - "; AFP in French  "PARIS, 3 mars (AFP) - "
+#   EFE       "BARCELONA, 4 sep (EFE).- "
 #   PTI       "New Delhi, Mar 4 (PTI) " (no dash)   Indian papers  "NEW DELHI: "
 #   any paper "LONDON — " (the byline on a line of its own)
 # The head is the place, then optionally a region and a date, comma-separated; it is checked
@@ -45,12 +69,13 @@ _WEEKDAY = re.compile(rf"\b(?:on\s+|last\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\
 # One bounded lazy run, so a hostile lead costs at most ~90 tries of the rest.
 _DATELINE = re.compile(
     r"^(?P<head>[^\W\d_][\w.,'’/ \-]{0,90}?)?"
-    r"(?:\s*\((?P<agency>[^\W\d_][\w &.\-]{0,30})\)\s*(?P<agency_sep>--|[-–—:])?"
+    r"(?:\s*\((?P<agency>[^\W\d_][\w &.\-]{0,30})\)\s*(?P<agency_sep>--|\.-|[-–—:])?"
     r"|\s*(?P<sep>--|[-–—:]))\s+"
 )
 _MONTH_NAME = _MONTH.replace("?P<month>", "?:")
 _DATE_PART = re.compile(
-    rf"^(?:{_MONTH_NAME}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH_NAME})(?:,?\s+\d{{4}})?$|^\d{{4}}$")
+    rf"^(?:{_MONTH_NAME}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTH_NAME})(?:,?\s+\d{{4}})?$|^\d{{4}}$"
+    rf"|^{_DAY_MONTH_OTHER.replace('?P<day>', '?:').replace('?P<month>', '?:').replace('?P<year>', '?:')}$")
 # Agencies that file with no dash after their name; a parenthesis with no dash after it is
 # otherwise the start of a sentence ("Officials (two of them) said").
 _UNDASHED_AGENCIES = {"pti", "ians", "ani", "uni", "bss", "app", "nni"}

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from shared.contracts.index_fields import BOOLEAN, DATE, EXACT, WORDS, IndexAs
 from shared.contracts.messages import EnrichedArticle, utcnow
-from shared.text.wordforms import words
+from shared.text.wordforms import join_stems, stem_words, words
 
 INDEX_VERSION = 1
 
@@ -153,13 +153,16 @@ def to_document(article: EnrichedArticle) -> dict[str, Any]:
 
 
 def add_words(doc: dict[str, Any]) -> dict[str, Any]:
-    """The unstemmed words of title, subtitle and body, tokenised as `stems` is (enrichment
-    stems exactly these words), so that a word and its stem share a position. Also fills
-    documents indexed before these fields existed, when `newsflow reindex` copies them."""
+    """The words of title, subtitle and body, unstemmed and as stems in the article's language,
+    tokenised alike (enrichment stems exactly these words), so that a word and its stem share a
+    position. Also fills documents indexed before these fields existed, or stemmed before each
+    language had its own stemmer, when `newsflow reindex` copies them."""
     title = words(doc.get(DocField.TITLE) or "")
-    doc[DocField.TITLE_WORDS] = " ".join(title)
-    body = f"{doc.get(DocField.SUBTITLE) or ''}\n{doc.get(DocField.BODY) or ''}"
-    doc[DocField.WORDS] = " ".join(title + words(body))
+    body = title + words(f"{doc.get(DocField.SUBTITLE) or ''}\n{doc.get(DocField.BODY) or ''}")
+    language = doc.get(DocField.LANGUAGE)
+    doc[DocField.TITLE_WORDS], doc[DocField.WORDS] = " ".join(title), " ".join(body)
+    doc[DocField.TITLE_STEMS] = join_stems(stem_words(title, language))
+    doc[DocField.STEMS] = join_stems(stem_words(body, language))
     return doc
 
 

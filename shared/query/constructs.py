@@ -314,6 +314,43 @@ def _phrase_starts(tokens: Sequence[str], positions: Mapping[str, list[int]]) ->
     return [start for start in first if all(start + i in later for i, later in enumerate(rest, 1))]
 
 
+class AnyForm(Construct):
+    """One query term in the word forms of every language (shared/text/wordforms.py): the same
+    construct built once per distinct form, any of them matching."""
+
+    def __init__(self, alternatives: Sequence[Construct]) -> None:
+        self.alternatives = list(alternatives)
+        self.certain = all(a.certain for a in self.alternatives)
+        self.cost = max(a.cost for a in self.alternatives)
+        super().__init__()
+
+    def clause(self) -> dict[str, Any]:
+        return {"bool": {"should": [a.clause() for a in self.alternatives], "minimum_should_match": 1}}
+
+    def predicate(self) -> Predicate:
+        tests = [a.test for a in self.alternatives]
+        if len(tests) == 2:
+            first, second = tests
+            return lambda a: first(a) or second(a)
+        return lambda a: any(test(a) for test in tests)
+
+    def requirement(self, rarity: Mapping[str, float]) -> Requirement:
+        keys = [a.requirement(rarity) for a in self.alternatives]
+        return None if any(k is None for k in keys) else frozenset().union(*(k for k in keys if k))
+
+    def evidence(self, article: ArticleView) -> list[Evidence]:
+        return next((found for a in self.alternatives if a.test(article)
+                     for found in [a.evidence(article)] if found), [])
+
+    def highlight(self, fields: list[str]) -> list[dict[str, Any]]:
+        # The alternatives differ in stems only; they mark the same words as written.
+        return self.alternatives[0].highlight(fields)
+
+
+def any_form(alternatives: Sequence[Construct]) -> Construct:
+    return alternatives[0] if len(alternatives) == 1 else AnyForm(alternatives)
+
+
 # ------------------------------------------------------------------ text: prefixes and fuzzy words
 class Prefix(Construct):
     """Some word (unstemmed) starting with the prefix: every such word, however many the index

@@ -22,11 +22,13 @@ from shared.query.constructs import (
     Proximity,
     TextTarget,
     Words,
+    any_form,
     max_edits,
 )
 from shared.query.syntax import Near, QuerySyntaxError, Term
 from shared.text.canonical import canonical_name
 from shared.text.countries import country_code
+from shared.text.languages import LANGUAGES
 from shared.text.wordforms import stem_text, words
 
 
@@ -38,11 +40,17 @@ class FieldSpec:
     build: Callable[[Term | Near], Construct]
 
 
-def _stems(text: str, position: int) -> list[str]:
-    stems = standard_tokens(stem_text(text))
-    if not stems:
-        raise QuerySyntaxError(f"'{text}' has no letters or digits", position)
-    return stems
+def _forms(parts: list[str], position: int) -> list[tuple[tuple[str, ...], ...]]:
+    """The parts' stems in each language (shared/text/languages.py), each distinct combination
+    once, English first: a query does not know which language it will meet."""
+    combinations: dict[tuple[tuple[str, ...], ...], None] = {}
+    for code in LANGUAGES:
+        combination = tuple(tuple(standard_tokens(stem_text(part, code))) for part in parts)
+        for part, stems in zip(parts, combination, strict=True):
+            if not stems:
+                raise QuerySyntaxError(f"'{part}' has no letters or digits", position)
+        combinations.setdefault(combination, None)
+    return list(combinations)
 
 
 def _one_word(text: str, position: int, what: str) -> str:
@@ -53,42 +61,71 @@ def _one_word(text: str, position: int, what: str) -> str:
     return tokens[0]
 
 
-def _operand(term: Term) -> Operand:
-    if term.kind == "prefix":
-        return Operand(prefix=_one_word(term.text, term.position, "a prefix"))
+def _check_operand(term: Term) -> None:
     if term.kind == "fuzzy":
         raise QuerySyntaxError("a fuzzy word cannot go inside NEAR", term.position)
-    if term.slop is not None or term.prefix_last:
+    if term.kind != "prefix" and (term.slop is not None or term.prefix_last):
         raise QuerySyntaxError('inside NEAR, a phrase is exact: no ~N and no *', term.position)
-    return Operand(stems=tuple(_stems(term.text, term.position)))
+
+
+def _proximity(target: TextTarget, parts: list[str], prefix: str | None, position: int, slop: int,
+               ordered: bool, text: str) -> Construct:
+    """Parts of stems (one Operand each), then a word prefix if given, in each language's
+    forms; a single part is a word (or a prefix), not a proximity."""
+    if not parts:
+        assert prefix is not None
+        return Prefix(target, prefix)
+    alternatives: list[Construct] = []
+    for combination in _forms(parts, position):
+        operands = [Operand(stems=stems) for stems in combination]
+        if prefix is not None:
+            operands.append(Operand(prefix=prefix))
+        alternatives.append(Proximity(target, operands, slop, ordered, text) if len(operands) > 1
+                            else Words(target, list(combination[0]), text))
+    return any_form(alternatives)
 
 
 def _text(target: TextTarget) -> Callable[[Term | Near], Construct]:
     def build(term: Term | Near) -> Construct:
         if isinstance(term, Near):
-            return Proximity(target, [_operand(term.left), _operand(term.right)], term.distance,
-                             False, f"{term.left.text} {term.right.text}")
+            _check_operand(term.left)
+            _check_operand(term.right)
+            if term.left.kind == "prefix" or term.right.kind == "prefix":
+                return _near_with_prefix(target, term)
+            return _proximity(target, [term.left.text, term.right.text], None, term.left.position,
+                              term.distance, False, f"{term.left.text} {term.right.text}")
         if term.kind == "prefix":
             return Prefix(target, _one_word(term.text, term.position, "a prefix"))
         if term.kind == "fuzzy":
             word = _one_word(term.text, term.position, "a fuzzy word")
             return Fuzzy(target, word, max_edits(word, term.fuzziness))
         if term.kind == "word":
-            return Words(target, _stems(term.text, term.position), term.text)
-        parts = term.text.split()
+            return any_form([Words(target, list(stems), term.text)
+                             for (stems,) in _forms([term.text], term.position)])
         if term.slop is None and not term.prefix_last:
-            return Phrase(target, _stems(term.text, term.position), term.text)
-        operands = [Operand(stems=tuple(_stems(part, term.position))) for part in
-                    (parts[:-1] if term.prefix_last else parts)]
-        if term.prefix_last:
-            operands.append(Operand(prefix=_one_word(parts[-1], term.position, "a prefix")))
-        if len(operands) == 1:
-            only = operands[0]
-            return Prefix(target, only.prefix) if only.prefix is not None else \
-                Words(target, list(only.stems), term.text)
+            return any_form([Phrase(target, list(stems), term.text)
+                             for (stems,) in _forms([term.text], term.position)])
+        parts = term.text.split()
+        prefix = _one_word(parts.pop(), term.position, "a prefix") if term.prefix_last else None
         slop = 0 if term.slop is None else term.slop
-        return Proximity(target, operands, slop, term.slop is None, term.text.rstrip("*"))
+        return _proximity(target, parts, prefix, term.position, slop, term.slop is None,
+                          term.text.rstrip("*"))
     return build
+
+
+def _near_with_prefix(target: TextTarget, term: Near) -> Construct:
+    """a* NEAR/N b (or either way round): the word part in each language's forms."""
+    sides = [(t.kind == "prefix", t) for t in (term.left, term.right)]
+    texts = [t.text for is_prefix, t in sides if not is_prefix]
+    combinations = _forms(texts, term.left.position) if texts else [()]
+    alternatives: list[Construct] = []
+    for combination in combinations:
+        stems = iter(combination)
+        operands = [Operand(prefix=_one_word(t.text, t.position, "a prefix")) if is_prefix
+                    else Operand(stems=next(stems)) for is_prefix, t in sides]
+        alternatives.append(Proximity(target, operands, term.distance, False,
+                                      f"{term.left.text} {term.right.text}"))
+    return any_form(alternatives)
 
 
 def _plain(term: Term | Near, name: str) -> Term:

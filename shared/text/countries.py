@@ -10,7 +10,8 @@ import pycountry
 # Where pycountry's official name is not what a newsroom writes.
 DISPLAY_NAMES = {"RU": "Russia", "GB": "United Kingdom", "US": "United States",
                  "CZ": "Czech Republic", "TW": "Taiwan", "KR": "South Korea",
-                 "KP": "North Korea", "IR": "Iran", "SY": "Syria", "VN": "Vietnam"}
+                 "KP": "North Korea", "IR": "Iran", "SY": "Syria", "VN": "Vietnam",
+                 "VA": "Vatican City"}
 # Short names people type that pycountry does not know.
 _OTHER_NAMES = {"uk": "GB", "britain": "GB", "great britain": "GB", "usa": "US", "us": "US"}
 _BY_NAME = {name.lower(): code for code, name in DISPLAY_NAMES.items()} | _OTHER_NAMES

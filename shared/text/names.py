@@ -11,7 +11,9 @@ from functools import lru_cache
 from importlib import resources
 
 _POSSESSIVE = re.compile(r"[’']s?$")
-_LEADING_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
+_LEADING_ARTICLE = re.compile(r"^(?:(?i:the)\s+|(?:le|la|les|el|los|las|der|die|das)\s+|l['’])")
+# What joins the words of a title ("ministre des Affaires étrangères", "Secretary of State").
+_TITLE_JOINERS = {"of", "de", "des", "du", "del", "de la", "der", "für", "d'", "la"}
 _EDGE_PUNCT = " \t\n\"'“”‘’,;:()[]-–—"
 
 
@@ -38,7 +40,8 @@ def clean_name(text: str) -> str:
 def person_name(text: str) -> str | None:
     """The name left once leading titles are stripped; None if it is not a person's name."""
     words = text.split()
-    while words and (is_role(words[0]) or words[0].lower() == "of"):
+    while words and (is_role(words[0]) or words[0].lower() == "of"
+                     or (words[0] in _TITLE_JOINERS and len(words) > 1 and is_role(words[1]))):
         words.pop(0)
     if not words or any(is_role(w) for w in words) or not words[0][:1].isupper():
         return None
@@ -56,3 +59,15 @@ def full_name_in(text: str, short: str) -> str:
         if candidate and candidate != short and candidate.endswith(short):
             return candidate
     return short
+
+
+_PARTICLES = {"von", "van", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "bin", "al"}
+
+
+def complete_name(name: str, text: str) -> str:
+    """A name cut after its particle ("Ursula von der", as NER sometimes ends the span) with
+    the capitalised word that follows it in the text; any other name as it is."""
+    if not name or name.split()[-1] not in _PARTICLES:
+        return name
+    match = re.search(rf"{re.escape(name)}\s+([A-Z][\w'’-]+)", text)
+    return f"{name} {match.group(1)}" if match else name

@@ -20,11 +20,29 @@ def to_elasticsearch(query: str) -> dict[str, Any]:
     return Query.parse(query).elasticsearch()
 
 
+def forms(clause: dict[str, Any]) -> list[str]:
+    """The stems each alternative word form of one term asks for."""
+    alternatives = clause["bool"]["should"] if "bool" in clause else [clause]
+    return [a["multi_match"]["query"] for a in alternatives]
+
+
 def test_words_are_anded_and_stemmed() -> None:
-    query = to_elasticsearch("Sanctions tightened")
+    query = to_elasticsearch("Lisbon peace")
     queries = [c["multi_match"]["query"] for c in query["bool"]["must"]]
-    assert queries == ["sanction", "tighten"]
+    assert queries == ["lisbon", "peac"]
     assert query["bool"]["must"][0]["multi_match"]["fields"] == ["title_stems^3", "stems"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    # English first, then each other language's form where it differs
+    ("Sanctions", ["sanction", "sanctions"]),  # English and French stem it; German and Spanish keep it
+    ("Freundschaften", ["freundschaften", "freundschaft"]),  # German and Spanish take off -en
+    ("ratifiera", ["ratifiera", "ratifi", "ratif"]),  # the French future, then the Spanish rule
+    ("construirán", ["construirán", "constru"]),  # Spanish
+    ('"peace talks"', ["peac talk", "peac talks"]),
+])
+def test_a_word_matches_its_forms_in_every_language(query: str, expected: list[str]) -> None:
+    assert forms(to_elasticsearch(query)) == expected
 
 
 def test_phrase_or_not_and_grouping() -> None:
@@ -35,10 +53,10 @@ def test_phrase_or_not_and_grouping() -> None:
     assert isinstance(group, Or) and [t.text for t in group.children] == ["Seoul", "Pyongyang"]  # type: ignore[union-attr]
     assert isinstance(negated, Not)
     query = to_elasticsearch('"peace talks" (Seoul | Pyongyang) NOT Russia')
-    assert query["bool"]["must"][0]["multi_match"] == {
+    assert query["bool"]["must"][0]["bool"]["should"][0]["multi_match"] == {
         "query": "peac talk", "type": "phrase", "fields": ["title_stems^3", "stems"]}
     assert query["bool"]["must"][1]["bool"]["minimum_should_match"] == 1
-    assert query["bool"]["must_not"][0]["multi_match"]["query"] == "russia"
+    assert forms(query["bool"]["must_not"][0]) == ["russia", "russi"]
 
 
 def test_plus_is_must_and_lone_negation_matches_the_rest() -> None:
@@ -59,7 +77,7 @@ def test_plus_is_must_and_lone_negation_matches_the_rest() -> None:
     ("source:Reuters", {"term": {"source.name": {"value": "reuters", "case_insensitive": True}}}),
     ("topic:Politics", {"bool": {"should": [{"term": {"topic_labels": "politics"}},
                                             {"term": {"subtopic_labels": "politics"}}]}}),
-    ("title:talks", {"multi_match": {"query": "talk", "fields": ["title_stems"], "operator": "and"}}),
+    ("title:Lisbon", {"multi_match": {"query": "lisbon", "fields": ["title_stems"], "operator": "and"}}),
 ])
 def test_fields(query: str, expected: dict[str, object]) -> None:
     assert to_elasticsearch(query) == expected
@@ -84,11 +102,15 @@ def test_fuzzy_words_carry_their_edits_decided_once(query: str, edits: int) -> N
 
 
 def test_proximity_is_an_unordered_span_near_on_stems() -> None:
-    near = to_elasticsearch("title:floods NEAR/3 title:Lisbon")["span_near"]
-    assert near["clauses"] == [{"span_term": {"title_stems": "flood"}},
+    near = to_elasticsearch("title:missile NEAR/3 title:Lisbon")["span_near"]
+    assert near["clauses"] == [{"span_term": {"title_stems": "missil"}},
                                {"span_term": {"title_stems": "lisbon"}}]
     assert near["slop"] == 3 and near["in_order"] is False
-    assert to_elasticsearch('title:"floods Lisbon"~3')["span_near"]["clauses"] == near["clauses"]
+    assert to_elasticsearch('title:"missile Lisbon"~3')["span_near"]["clauses"] == near["clauses"]
+    # one span_near per language whose forms differ: English "flood", German "floods"
+    both = to_elasticsearch("title:floods NEAR/3 title:Lisbon")["bool"]["should"]
+    assert [a["span_near"]["clauses"][0] for a in both] == [
+        {"span_term": {"title_stems": "flood"}}, {"span_term": {"title_stems": "floods"}}]
     phrase = to_elasticsearch('title:"peace talk*"')["span_near"]
     assert phrase["slop"] == 0 and phrase["in_order"] is True
     assert phrase["clauses"][1] == {"span_field_masking": {"field": "title_stems", "query": {
