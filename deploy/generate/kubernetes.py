@@ -34,7 +34,7 @@ SECRETS = "/var/run/newsflow"
 # (2,124 articles) through every stage: docs/kubernetes.md has the commands. A request is the
 # figure rounded up to 32 MiB, a limit twice that (the linker's memory grows with a week of
 # articles; a batch of long pages grows the NLP child).
-PEAK_RSS_MIB = {"ingest": 89, "extraction": 272, "enrichment": 602, "linking": 166, "indexing": 86,
+PEAK_RSS_MIB = {"ingest": 89, "extraction": 272, "enrichment": 898, "linking": 166, "indexing": 86,
                 "alerting": 84, "delivery": 84, "history": 77, "delivery_history": 77,
                 "search_api": 96, "monitor": 142}
 CPU_REQUEST = {"enrichment": "500m", "extraction": "250m"}

