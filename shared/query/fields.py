@@ -40,15 +40,16 @@ class FieldSpec:
     build: Callable[[Term | Near], Construct]
 
 
-def _forms(parts: list[str], position: int) -> list[tuple[tuple[str, ...], ...]]:
-    """The parts' stems in each language (shared/text/languages.py), each distinct combination
-    once, English first: a query does not know which language it will meet."""
+def _forms(parts: list[tuple[str, int]]) -> list[tuple[tuple[str, ...], ...]]:
+    """The parts' stems (each part: its text and its position in the query) in each language
+    (shared/text/languages.py), each distinct combination once, English first: a query does
+    not know which language it will meet."""
     combinations: dict[tuple[tuple[str, ...], ...], None] = {}
     for code in LANGUAGES:
-        combination = tuple(tuple(standard_tokens(stem_text(part, code))) for part in parts)
-        for part, stems in zip(parts, combination, strict=True):
+        combination = tuple(tuple(standard_tokens(stem_text(text, code))) for text, _ in parts)
+        for (text, position), stems in zip(parts, combination, strict=True):
             if not stems:
-                raise QuerySyntaxError(f"'{part}' has no letters or digits", position)
+                raise QuerySyntaxError(f"'{text}' has no letters or digits", position)
         combinations.setdefault(combination, None)
     return list(combinations)
 
@@ -68,20 +69,31 @@ def _check_operand(term: Term) -> None:
         raise QuerySyntaxError('inside NEAR, a phrase is exact: no ~N and no *', term.position)
 
 
-def _proximity(target: TextTarget, parts: list[str], prefix: str | None, position: int, slop: int,
-               ordered: bool, text: str) -> Construct:
-    """Parts of stems (one Operand each), then a word prefix if given, in each language's
-    forms; a single part is a word (or a prefix), not a proximity."""
-    if not parts:
-        assert prefix is not None
-        return Prefix(target, prefix)
+@dataclass(frozen=True)
+class _Part:
+    """One part of a proximity: words (one Operand of stems) or a word prefix."""
+
+    text: str
+    position: int
+    prefix: bool = False
+
+
+def _proximity(target: TextTarget, parts: list[_Part], slop: int, ordered: bool, text: str
+               ) -> Construct:
+    """The parts within the slop, their words in each language's forms; a single part is a
+    word (or a prefix), not a proximity."""
+    words_parts = [(p.text, p.position) for p in parts if not p.prefix]
     alternatives: list[Construct] = []
-    for combination in _forms(parts, position):
-        operands = [Operand(stems=stems) for stems in combination]
-        if prefix is not None:
-            operands.append(Operand(prefix=prefix))
-        alternatives.append(Proximity(target, operands, slop, ordered, text) if len(operands) > 1
-                            else Words(target, list(combination[0]), text))
+    for combination in _forms(words_parts) if words_parts else [()]:
+        stems = iter(combination)
+        operands = [Operand(prefix=_one_word(p.text, p.position, "a prefix")) if p.prefix
+                    else Operand(stems=next(stems)) for p in parts]
+        if len(operands) > 1:
+            alternatives.append(Proximity(target, operands, slop, ordered, text))
+        elif operands[0].prefix is not None:
+            return Prefix(target, operands[0].prefix)
+        else:
+            alternatives.append(Words(target, list(operands[0].stems), text))
     return any_form(alternatives)
 
 
@@ -90,42 +102,23 @@ def _text(target: TextTarget) -> Callable[[Term | Near], Construct]:
         if isinstance(term, Near):
             _check_operand(term.left)
             _check_operand(term.right)
-            if term.left.kind == "prefix" or term.right.kind == "prefix":
-                return _near_with_prefix(target, term)
-            return _proximity(target, [term.left.text, term.right.text], None, term.left.position,
-                              term.distance, False, f"{term.left.text} {term.right.text}")
+            parts = [_Part(t.text, t.position, t.kind == "prefix") for t in (term.left, term.right)]
+            return _proximity(target, parts, term.distance, False, f"{term.left.text} {term.right.text}")
         if term.kind == "prefix":
             return Prefix(target, _one_word(term.text, term.position, "a prefix"))
         if term.kind == "fuzzy":
             word = _one_word(term.text, term.position, "a fuzzy word")
             return Fuzzy(target, word, max_edits(word, term.fuzziness))
-        if term.kind == "word":
-            return any_form([Words(target, list(stems), term.text)
-                             for (stems,) in _forms([term.text], term.position)])
-        if term.slop is None and not term.prefix_last:
-            return any_form([Phrase(target, list(stems), term.text)
-                             for (stems,) in _forms([term.text], term.position)])
-        parts = term.text.split()
-        prefix = _one_word(parts.pop(), term.position, "a prefix") if term.prefix_last else None
+        if term.kind == "word" or (term.slop is None and not term.prefix_last):
+            kind = Words if term.kind == "word" else Phrase
+            return any_form([kind(target, list(stems), term.text)
+                             for (stems,) in _forms([(term.text, term.position)])])
+        words_of = term.text.split()
+        parts = [_Part(w, term.position, prefix=term.prefix_last and n == len(words_of) - 1)
+                 for n, w in enumerate(words_of)]
         slop = 0 if term.slop is None else term.slop
-        return _proximity(target, parts, prefix, term.position, slop, term.slop is None,
-                          term.text.rstrip("*"))
+        return _proximity(target, parts, slop, term.slop is None, term.text.rstrip("*"))
     return build
-
-
-def _near_with_prefix(target: TextTarget, term: Near) -> Construct:
-    """a* NEAR/N b (or either way round): the word part in each language's forms."""
-    sides = [(t.kind == "prefix", t) for t in (term.left, term.right)]
-    texts = [t.text for is_prefix, t in sides if not is_prefix]
-    combinations = _forms(texts, term.left.position) if texts else [()]
-    alternatives: list[Construct] = []
-    for combination in combinations:
-        stems = iter(combination)
-        operands = [Operand(prefix=_one_word(t.text, t.position, "a prefix")) if is_prefix
-                    else Operand(stems=next(stems)) for is_prefix, t in sides]
-        alternatives.append(Proximity(target, operands, term.distance, False,
-                                      f"{term.left.text} {term.right.text}"))
-    return any_form(alternatives)
 
 
 def _plain(term: Term | Near, name: str) -> Term:

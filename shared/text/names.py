@@ -13,7 +13,7 @@ from importlib import resources
 _POSSESSIVE = re.compile(r"[’']s?$")
 _LEADING_ARTICLE = re.compile(r"^(?:(?i:the)\s+|(?:le|la|les|el|los|las|der|die|das)\s+|l['’])")
 # What joins the words of a title ("ministre des Affaires étrangères", "Secretary of State").
-_TITLE_JOINERS = {"of", "de", "des", "du", "del", "de la", "der", "für", "d'", "la"}
+_TITLE_JOINERS = {"of", "de", "des", "du", "del", "der", "für", "la"}
 _EDGE_PUNCT = " \t\n\"'“”‘’,;:()[]-–—"
 
 
