@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from shared.contracts.index_fields import BOOLEAN, DATE, EXACT, WORDS, IndexAs
 from shared.contracts.messages import EnrichedArticle, utcnow
+from shared.text.languages import stemming_language
 from shared.text.wordforms import join_stems, stem_words, words
 
 INDEX_VERSION = 1
@@ -45,6 +46,7 @@ class DocField(StrEnum):
     TITLE_STEMS = "title_stems"
     WORDS = "words"  # title and body as lower-cased words, at the positions of `stems`
     TITLE_WORDS = "title_words"
+    STEMS_LANGUAGE = "stems_language"  # whose stemmer made `stems` (shared/text/languages.py)
     MODELS = "models"
     # Added by to_document:
     COUNTRY_CODES = "country_codes"
@@ -83,7 +85,7 @@ FILTER_PARAMS: dict[str, str] = {
 
 # For matching and enrichment, never shown to readers.
 HIDDEN_FIELDS = [DocField.STEMS.value, DocField.TITLE_STEMS.value, DocField.WORDS.value,
-                 DocField.TITLE_WORDS.value, DocField.MINHASH.value]
+                 DocField.TITLE_WORDS.value, DocField.STEMS_LANGUAGE.value, DocField.MINHASH.value]
 # What a list of results leaves out on top of the hidden fields: too large for a list.
 LIST_EXCLUDES = [DocField.BODY.value, DocField.MODELS.value, *HIDDEN_FIELDS]
 # What a list of results fetches: exactly what `summarize_hit` shows. An allow-list, not the
@@ -103,6 +105,7 @@ _DERIVED: dict[DocField, IndexAs] = {
     DocField.INDEXED_AT: DATE,
     DocField.WORDS: WORDS,
     DocField.TITLE_WORDS: WORDS,
+    DocField.STEMS_LANGUAGE: EXACT,
 }
 
 
@@ -163,6 +166,7 @@ def add_words(doc: dict[str, Any]) -> dict[str, Any]:
     doc[DocField.TITLE_WORDS], doc[DocField.WORDS] = " ".join(title), " ".join(body)
     doc[DocField.TITLE_STEMS] = join_stems(stem_words(title, language))
     doc[DocField.STEMS] = join_stems(stem_words(body, language))
+    doc[DocField.STEMS_LANGUAGE] = stemming_language(language).code
     return doc
 
 

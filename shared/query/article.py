@@ -62,6 +62,8 @@ class ArticleView:
         self.stem_set = set(self.stems)
         self.title_stem_set = set(self.title_stems)
         self.is_duplicate = bool(doc.get(DocField.IS_DUPLICATE))
+        # Whose stemmer made the stems; none: indexed before languages had their own (English).
+        self.stems_language = doc.get(DocField.STEMS_LANGUAGE) or "en"
         keywords: dict[str, set[str]] = {}
         for facet in FACETS.values():
             value = _path(doc, facet.value)

@@ -111,7 +111,7 @@ def cost(requirement: frozenset[tuple[str, str]], rarity: Mapping[str, float]) -
     """How many articles a requirement lets through: stems by their document frequency, exact
     keys taken as selective, prefixes and fuzzy variants as broad."""
     def one(family: str, value: str) -> float:
-        if family in ("stem", "title-stem"):
+        if family.partition("@")[0] in ("stem", "title-stem"):
             return rarity.get(value, 0.0)
         if family.startswith(("p2", "p3", "p4", "p5", "fz")):
             return 0.05

@@ -22,8 +22,12 @@ from rapidfuzz.distance import OSA
 
 from shared.contracts.document import DocField
 from shared.query.article import ArticleView
+from shared.text.languages import ENGLISH, LANGUAGES
 
 Predicate = Callable[[ArticleView], bool]
+ENGLISH_CODE = ENGLISH.code
+STEMMING_LANGUAGES = tuple(LANGUAGES)
+STEM_FAMILIES = ("stem", "title-stem")
 # A candidate key: (family, value). An article has the key when the family's reader (below)
 # finds the value in it; a subscription is indexed under keys of which an article must have one.
 Key = tuple[str, str]
@@ -137,6 +141,10 @@ def value_reader(family: str) -> ValueReader:
 @lru_cache(maxsize=256)
 def values_reader(family: str) -> Callable[[ArticleView], Collection[str]]:
     """The same for a family whose values are one collection (all but the fuzzy variants)."""
+    if "@" in family:  # "stem@de": the stems of an article stemmed in German, else none
+        plain, _, language = family.partition("@")
+        inner = values_reader(plain)
+        return lambda a: inner(a) if a.stems_language == language else ()
     kind, _, source = family.partition(":")
     fixed: dict[str, Callable[[ArticleView], Collection[str]]] = {
         "stem": lambda a: a.stem_set,
@@ -314,41 +322,70 @@ def _phrase_starts(tokens: Sequence[str], positions: Mapping[str, list[int]]) ->
     return [start for start in first if all(start + i in later for i, later in enumerate(rest, 1))]
 
 
-class AnyForm(Construct):
-    """One query term in the word forms of every language (shared/text/wordforms.py): the same
-    construct built once per distinct form, any of them matching."""
+@dataclass(frozen=True)
+class Form:
+    """A term's construct in the word forms of some languages: it applies to articles whose
+    text was stemmed in one of them (`stems_language`, shared/text/languages.py)."""
 
-    def __init__(self, alternatives: Sequence[Construct]) -> None:
-        self.alternatives = list(alternatives)
-        self.certain = all(a.certain for a in self.alternatives)
-        self.cost = max(a.cost for a in self.alternatives)
+    construct: Construct
+    languages: frozenset[str]
+
+
+class AnyForm(Construct):
+    """One query term in the word forms of every language: the same construct built once per
+    distinct form, each matching only articles stemmed in a language that gives that form, so
+    "ratifiera" finds French "ratifier" but not English "ratified" (whose English stem happens
+    to be the French one), and an English query reads English articles exactly as before."""
+
+    def __init__(self, forms: Sequence[Form]) -> None:
+        self.forms = list(forms)
+        # Its stem keys name the language (below): having one means the form matches.
+        self.certain = all(f.construct.certain for f in self.forms)
+        self.cost = max(f.construct.cost for f in self.forms)
         super().__init__()
 
     def clause(self) -> dict[str, Any]:
-        return {"bool": {"should": [a.clause() for a in self.alternatives], "minimum_should_match": 1}}
+        return {"bool": {"should": [{"bool": {"must": [f.construct.clause()], **_in_languages(f.languages)}}
+                                    for f in self.forms], "minimum_should_match": 1}}
 
     def predicate(self) -> Predicate:
-        tests = [a.test for a in self.alternatives]
-        if len(tests) == 2:
-            first, second = tests
-            return lambda a: first(a) or second(a)
-        return lambda a: any(test(a) for test in tests)
+        tests = [(f.languages, f.construct.test) for f in self.forms]
+        return lambda a: any(a.stems_language in languages and test(a) for languages, test in tests)
 
     def requirement(self, rarity: Mapping[str, float]) -> Requirement:
-        keys = [a.requirement(rarity) for a in self.alternatives]
-        return None if any(k is None for k in keys) else frozenset().union(*(k for k in keys if k))
+        """Each form's keys, its stems keyed in each of its languages ("stem@de")."""
+        keys: set[Key] = set()
+        for form in self.forms:
+            found = form.construct.requirement(rarity)
+            if found is None:
+                return None
+            keys |= {(f"{family}@{language}", value) if family in STEM_FAMILIES else (family, value)
+                     for family, value in found for language in form.languages}
+        return frozenset(keys)
 
     def evidence(self, article: ArticleView) -> list[Evidence]:
-        return next((found for a in self.alternatives if a.test(article)
-                     for found in [a.evidence(article)] if found), [])
+        return next((found for f in self.forms
+                     if article.stems_language in f.languages and f.construct.test(article)
+                     for found in [f.construct.evidence(article)] if found), [])
 
     def highlight(self, fields: list[str]) -> list[dict[str, Any]]:
-        # The alternatives differ in stems only; they mark the same words as written.
-        return self.alternatives[0].highlight(fields)
+        # The forms differ in stems only; they mark the same words as written.
+        return self.forms[0].construct.highlight(fields)
 
 
-def any_form(alternatives: Sequence[Construct]) -> Construct:
-    return alternatives[0] if len(alternatives) == 1 else AnyForm(alternatives)
+def _in_languages(languages: frozenset[str]) -> dict[str, Any]:
+    """The filter to articles stemmed in these languages. A document indexed before the field
+    existed has none and was stemmed in English: the English form's filter excludes the other
+    languages rather than requiring "en"."""
+    if ENGLISH_CODE in languages:
+        others = sorted(set(STEMMING_LANGUAGES) - languages)
+        return {"must_not": [{"terms": {DocField.STEMS_LANGUAGE.value: others}}]} if others else {}
+    return {"filter": [{"terms": {DocField.STEMS_LANGUAGE.value: sorted(languages)}}]}
+
+
+def any_form(forms: Sequence[Form]) -> Construct:
+    """The construct alone when every language gives the same form."""
+    return forms[0].construct if len(forms) == 1 else AnyForm(forms)
 
 
 # ------------------------------------------------------------------ text: prefixes and fuzzy words

@@ -13,6 +13,7 @@ from shared.query.constructs import (
     Construct,
     EntityFuzzy,
     EntityName,
+    Form,
     Fuzzy,
     Keyword,
     KeywordPrefix,
@@ -31,6 +32,8 @@ from shared.text.countries import country_code
 from shared.text.languages import LANGUAGES
 from shared.text.wordforms import stem_text, words
 
+ALL_LANGUAGES = frozenset(LANGUAGES)
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -40,18 +43,18 @@ class FieldSpec:
     build: Callable[[Term | Near], Construct]
 
 
-def _forms(parts: list[tuple[str, int]]) -> list[tuple[tuple[str, ...], ...]]:
+def _forms(parts: list[tuple[str, int]]) -> list[tuple[tuple[tuple[str, ...], ...], frozenset[str]]]:
     """The parts' stems (each part: its text and its position in the query) in each language
-    (shared/text/languages.py), each distinct combination once, English first: a query does
-    not know which language it will meet."""
-    combinations: dict[tuple[tuple[str, ...], ...], None] = {}
+    (shared/text/languages.py): each distinct combination once, English first, with the
+    languages that give it. A query does not know which language it will meet."""
+    combinations: dict[tuple[tuple[str, ...], ...], set[str]] = {}
     for code in LANGUAGES:
         combination = tuple(tuple(standard_tokens(stem_text(text, code))) for text, _ in parts)
         for (text, position), stems in zip(parts, combination, strict=True):
             if not stems:
                 raise QuerySyntaxError(f"'{text}' has no letters or digits", position)
-        combinations.setdefault(combination, None)
-    return list(combinations)
+        combinations.setdefault(combination, set()).add(code)
+    return [(combination, frozenset(codes)) for combination, codes in combinations.items()]
 
 
 def _one_word(text: str, position: int, what: str) -> str:
@@ -83,18 +86,18 @@ def _proximity(target: TextTarget, parts: list[_Part], slop: int, ordered: bool,
     """The parts within the slop, their words in each language's forms; a single part is a
     word (or a prefix), not a proximity."""
     words_parts = [(p.text, p.position) for p in parts if not p.prefix]
-    alternatives: list[Construct] = []
-    for combination in _forms(words_parts) if words_parts else [()]:
+    forms: list[Form] = []
+    for combination, languages in _forms(words_parts) if words_parts else [((), ALL_LANGUAGES)]:
         stems = iter(combination)
         operands = [Operand(prefix=_one_word(p.text, p.position, "a prefix")) if p.prefix
                     else Operand(stems=next(stems)) for p in parts]
         if len(operands) > 1:
-            alternatives.append(Proximity(target, operands, slop, ordered, text))
+            forms.append(Form(Proximity(target, operands, slop, ordered, text), languages))
         elif operands[0].prefix is not None:
             return Prefix(target, operands[0].prefix)
         else:
-            alternatives.append(Words(target, list(operands[0].stems), text))
-    return any_form(alternatives)
+            forms.append(Form(Words(target, list(operands[0].stems), text), languages))
+    return any_form(forms)
 
 
 def _text(target: TextTarget) -> Callable[[Term | Near], Construct]:
@@ -111,8 +114,8 @@ def _text(target: TextTarget) -> Callable[[Term | Near], Construct]:
             return Fuzzy(target, word, max_edits(word, term.fuzziness))
         if term.kind == "word" or (term.slop is None and not term.prefix_last):
             kind = Words if term.kind == "word" else Phrase
-            return any_form([kind(target, list(stems), term.text)
-                             for (stems,) in _forms([(term.text, term.position)])])
+            return any_form([Form(kind(target, list(stems), term.text), languages)
+                             for (stems,), languages in _forms([(term.text, term.position)])])
         words_of = term.text.split()
         parts = [_Part(w, term.position, prefix=term.prefix_last and n == len(words_of) - 1)
                  for n, w in enumerate(words_of)]

@@ -64,6 +64,10 @@ def test_a_query_finds_word_forms_in_each_language() -> None:
         assert Query.parse(query).root.test(view), query
     # and not in an article that has none of those words
     assert not Query.parse("Freundschaften").root.test(ArticleView.of(to_document(_analysed(SPANISH))))
+    # a form matches in its own language only: English "ratify" has the English stem "ratifi",
+    # which is also the French stem of "ratifiera"
+    english = ArticleView.of(to_document(_analysed(ENGLISH)))
+    assert Query.parse("ratify").root.test(english) and not Query.parse("ratifiera").root.test(english)
 
 
 def test_one_event_in_english_and_french_is_one_story_and_another_is_not() -> None:

@@ -20,10 +20,25 @@ def to_elasticsearch(query: str) -> dict[str, Any]:
     return Query.parse(query).elasticsearch()
 
 
+def alternatives(clause: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clause of each word form of one term (each form filtered to its languages)."""
+    if "bool" not in clause:
+        return [clause]
+    return [a["bool"]["must"][0] for a in clause["bool"]["should"]]
+
+
 def forms(clause: dict[str, Any]) -> list[str]:
-    """The stems each alternative word form of one term asks for."""
-    alternatives = clause["bool"]["should"] if "bool" in clause else [clause]
-    return [a["multi_match"]["query"] for a in alternatives]
+    """The stems each word form of one term asks for."""
+    return [a["multi_match"]["query"] for a in alternatives(clause)]
+
+
+def test_each_form_reads_only_articles_stemmed_in_its_languages() -> None:
+    should = to_elasticsearch("Freundschaften")["bool"]["should"]
+    english, german = (a["bool"] for a in should)
+    # English and French keep "freundschaften", German and Spanish make it "freundschaft";
+    # documents without the field were stemmed in English
+    assert english["must_not"] == [{"terms": {"stems_language": ["de", "es"]}}]
+    assert german["filter"] == [{"terms": {"stems_language": ["de", "es"]}}]
 
 
 def test_words_are_anded_and_stemmed() -> None:
@@ -35,7 +50,7 @@ def test_words_are_anded_and_stemmed() -> None:
 
 @pytest.mark.parametrize(("query", "expected"), [
     # English first, then each other language's form where it differs
-    ("Sanctions", ["sanction", "sanctions"]),  # English and French stem it; German and Spanish keep it
+    ("Sanctions", ["sanction", "sanctions"]),  # English, German and French stem it; Spanish keeps it
     ("Freundschaften", ["freundschaften", "freundschaft"]),  # German and Spanish take off -en
     ("ratifiera", ["ratifiera", "ratifi", "ratif"]),  # the French future, then the Spanish rule
     ("construirán", ["construirán", "constru"]),  # Spanish
@@ -53,7 +68,7 @@ def test_phrase_or_not_and_grouping() -> None:
     assert isinstance(group, Or) and [t.text for t in group.children] == ["Seoul", "Pyongyang"]  # type: ignore[union-attr]
     assert isinstance(negated, Not)
     query = to_elasticsearch('"peace talks" (Seoul | Pyongyang) NOT Russia')
-    assert query["bool"]["must"][0]["bool"]["should"][0]["multi_match"] == {
+    assert alternatives(query["bool"]["must"][0])[0]["multi_match"] == {
         "query": "peac talk", "type": "phrase", "fields": ["title_stems^3", "stems"]}
     assert query["bool"]["must"][1]["bool"]["minimum_should_match"] == 1
     assert forms(query["bool"]["must_not"][0]) == ["russia", "russi"]
@@ -107,9 +122,9 @@ def test_proximity_is_an_unordered_span_near_on_stems() -> None:
                                {"span_term": {"title_stems": "lisbon"}}]
     assert near["slop"] == 3 and near["in_order"] is False
     assert to_elasticsearch('title:"missile Lisbon"~3')["span_near"]["clauses"] == near["clauses"]
-    # one span_near per language whose forms differ: English "flood", German "floods"
+    # one span_near per distinct form: "flood" (English, German, French), "floods" (Spanish)
     both = to_elasticsearch("title:floods NEAR/3 title:Lisbon")["bool"]["should"]
-    assert [a["span_near"]["clauses"][0] for a in both] == [
+    assert [a["bool"]["must"][0]["span_near"]["clauses"][0] for a in both] == [
         {"span_term": {"title_stems": "flood"}}, {"span_term": {"title_stems": "floods"}}]
     phrase = to_elasticsearch('title:"peace talk*"')["span_near"]
     assert phrase["slop"] == 0 and phrase["in_order"] is True
