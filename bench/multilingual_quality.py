@@ -31,9 +31,9 @@ from services.enrichment import pipelines
 from services.enrichment.enrich import analyse, warm
 from services.extraction.extract import extract_article
 from shared.contracts.messages import EnrichedArticle, RawArticle
+from shared.text.languages import LANGUAGES
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-LANGUAGES = ("en", "de", "fr", "es")
 
 
 def stories(language: str) -> list[dict[str, Any]]:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import Any
 
 import spacy
 
 from services.enrichment import geo, keyphrases, pipelines, tone, topics
 from services.enrichment.entities import KINDS, Mention, group_entities
-from shared.contracts.messages import Country, EnrichedArticle, Entity, ExtractedArticle, Keyword, Tone
+from shared.contracts.messages import Country, EnrichedArticle, Entity, ExtractedArticle, Tone
 from shared.text.fingerprint import content_hash, signature
 from shared.text.language import detect_language
 from shared.text.languages import LANGUAGES, base_code, stemming_language, supported
@@ -49,21 +50,26 @@ def analyse(article: ExtractedArticle) -> EnrichedArticle:
     # entity. Headings repeat the body and related items belong to other articles, so
     # neither is read.
     text = "\n\n".join([t for t in (article.title, article.subtitle) if t] + paragraphs)
-    pipeline = pipelines.for_language(language)
     dateline = article.dateline.place if article.dateline else None
-    found = _entities(pipeline, article.title, text, dateline) if pipeline else None
+    pipeline = pipelines.for_language(language)
+    doc = _ner(pipeline, text) if pipeline else None
+    ents = [ent for ent in doc.ents if "\n" not in ent.text] if doc is not None else []
+    mentions = [Mention(ent.text, ent.label_) for ent in ents]
+    entities = group_entities(mentions, pipeline.labels, text) if pipeline else \
+        {kind: [] for kind in KINDS}
+    keywords = keyphrases.keyphrases(doc, title_chars=len(article.title)) \
+        if pipeline and pipeline.keyphrases else []
     own = supported(language)
-    if found is not None and pipeline is not None and pipeline.language == "en":
-        entities, countries, primary, keywords = found
+    if own is not None and own.code == "en":
+        # English: the places NER found, looked up in English names and demonyms.
+        entities["places"], countries, primary = _english_places(
+            entities["places"], mentions, ents, article.title, dateline)
     else:
         # Other languages: places and countries from the language's own names and demonyms.
-        countries, primary, named = geo.places_in_text(article.title, text, own.code, dateline) \
-            if own else ([], None, [])
-        entities = dict(found[0]) if found else {kind: [] for kind in KINDS}
-        entities["places"] = named
+        countries, primary, entities["places"] = geo.places_in_text(
+            article.title, text, own.code, dateline) if own else ([], None, [])
         # A title the model took for an organisation ("ministre des Affaires") is none.
         entities["organizations"] = [e for e in entities["organizations"] if not is_role(e.name.split()[0])]
-        keywords = found[3] if found else []
 
     # Words and stems once, for topics, the stems field and the MinHash signature.
     title_words, body_words = words(article.title), words(f"{article.subtitle or ''}\n{article.body}")
@@ -83,25 +89,23 @@ def analyse(article: ExtractedArticle) -> EnrichedArticle:
     )
 
 
-Found = tuple[dict[str, list[Entity]], list[Country], str | None, list[Keyword]]
-
-
-def _entities(pipeline: pipelines.Pipeline, title: str, text: str, dateline: str | None) -> Found:
-    """People, organisations, places, events, countries and keyphrases as the language's NER
-    model finds them; the dateline's place ("BELEM, Brazil": each part) counts for countries."""
+def _ner(pipeline: pipelines.Pipeline, text: str) -> Any:
+    """The language's spaCy document of the text, within NER_MAX_CHARS."""
     readable = _LONG_RUN.sub(lambda run: " " * len(run.group(0)), text[:NER_MAX_CHARS])
-    doc = pipeline.nlp()(readable)
-    ents = [ent for ent in doc.ents if "\n" not in ent.text]
-    mentions = [Mention(ent.text, ent.label_) for ent in ents]
-    grouped = group_entities(mentions, pipeline.labels, text)
-    places = [e for e in grouped["places"] if not geo.is_demonym(e.name)]
-    demonyms = Counter(m.text for m in mentions if m.label == pipeline.demonym_label)
+    return pipeline.nlp()(readable)
+
+
+def _english_places(found: list[Entity], mentions: list[Mention], ents: list[Any], title: str,
+                    dateline: str | None) -> tuple[list[Entity], list[Country], str | None]:
+    """Places (demonyms are none), countries and the primary one from English NER's places and
+    nationalities; the dateline's place ("BELEM, Brazil": each part) counts for countries."""
+    places = [e for e in found if not geo.is_demonym(e.name)]
+    demonyms = Counter(m.text for m in mentions if m.label == "NORP")  # OntoNotes' nationalities
     title_names = {ent.text for ent in ents if ent.end_char <= len(title)}
-    place_counts = Counter({e.name: e.mentions for e in grouped["places"]}) + demonyms
+    place_counts = Counter({e.name: e.mentions for e in found}) + demonyms
     place_counts.update(part.strip() for part in (dateline or "").split(",") if part.strip())
     countries, primary = geo.countries(place_counts, title_names)
-    keywords = keyphrases.keyphrases(doc, title_chars=len(title)) if pipeline.keyphrases else []
-    return {**grouped, "places": places}, countries, primary, keywords
+    return places, countries, primary
 
 
 def _has_tone(language: str | None) -> bool:

