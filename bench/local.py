@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import uuid
@@ -54,7 +55,9 @@ async def start_namespace(prefix: str, extra: dict[str, str] | None = None,
            # A bench namespace measures the pipeline, not keys: its ingest and replays are open.
            "NEWSFLOW_REQUIRE_INGEST_KEY": "0", "NEWSFLOW_REQUIRE_ADMIN_KEY": "0",
            **(extra or {})}
-    settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): v for k, v in env.items()})
+    # (list settings are JSON in the environment)
+    settings = Settings.model_validate({k.removeprefix("NEWSFLOW_").lower(): json.loads(v)
+                                        if v.startswith("[") else v for k, v in env.items()})
     await asyncio.to_thread(stack.up)
     await ensure_topics(settings)
     services = Services(settings, REPO_ROOT / "test-output" / settings.namespace, env, supervised)

@@ -16,7 +16,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 # Secrets that may also come from a file named by NEWSFLOW_<NAME>_FILE (how Kubernetes and Docker
 # mount secrets); the file's content wins over nothing, the variable itself wins over the file.
 SECRET_FIELDS = ("kafka_sasl_password", "kafka_ssl_key_password", "elasticsearch_api_key",
-                 "elasticsearch_password", "api_key", "secrets_key")
+                 "elasticsearch_password", "api_key", "secrets_key", "smtp_password")
 
 
 def _default_cache_dir() -> Path:
@@ -179,20 +179,50 @@ class Settings(BaseSettings):
     feed_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
     feeds_state: Path | None = None  # SQLite file; default: <cache_dir>/state/feeds.sqlite3
 
-    # Alerts. Webhook attempts: seconds to wait before each (the first is immediate), each
-    # jittered by ±10% and never sooner than the receiver's Retry-After.
-    webhook_retry_schedule: list[float] = Field(
+    # Alerts. Delivery attempts, on every channel: seconds to wait before each (the first is
+    # immediate), each jittered by ±10% and never sooner than the receiver's Retry-After.
+    delivery_retry_schedule: list[float] = Field(
         default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0])
-    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
-    webhook_disable_after: int = Field(default=5, ge=1)  # consecutive failed alerts
-    webhook_concurrency: int = Field(default=64, ge=1)
-    alert_max_per_hour: int = Field(default=60, ge=1)  # per subscription; the rest go to a digest
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0)
+    delivery_disable_after: int = Field(default=5, ge=1)  # a destination's failed alerts in a row
+    delivery_concurrency: int = Field(default=64, ge=1)
+    alert_max_per_hour: int = Field(default=60, ge=1)  # per destination; the rest go to a digest
     digest_check_seconds: float = Field(default=30.0, gt=0)
     # The alert history (history pages, feeds, each alert's delivery state) keeps this many
     # days, as daily indices; older ones are dropped whole.
     alert_history_days: int = Field(default=30, ge=1)
     sse_ping_seconds: float = Field(default=15.0, gt=0)
     sse_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Alert channels (services/delivery/channels/). Email: the SMTP relay alerts go out
+    # through (unset: email destinations are refused), STARTTLS on its submission port (or
+    # "tls": implicit TLS, 465; "none" only for a relay on this machine), a login if it takes
+    # one, the CA that signed its certificate (else the system's), and the From address.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_file: Path | None = None
+    smtp_ca_file: Path | None = None
+    smtp_from: str = "newsflow alerts <alerts@newsflow.invalid>"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Slack and Teams: the incoming-webhook URLs each accepts (regular expressions, whole URL).
+    slack_webhook_patterns: list[str] = Field(default_factory=lambda: [
+        r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"])
+    teams_webhook_patterns: list[str] = Field(default_factory=lambda: [
+        r"https://[a-z0-9-]+\.webhook\.office\.com/webhookb2/[\w@./-]+",
+        r"https://[a-z0-9.-]+\.logic\.azure\.com(:443)?/workflows/[0-9a-fA-F-]+/triggers/\w+/paths/invoke\?\S+",
+        r"https://[a-z0-9.-]+\.environment\.api\.powerplatform\.com(:443)?/powerautomate/automations/"
+        r"direct/workflows/[0-9a-fA-F-]+/triggers/\w+/paths/invoke\?\S+"])
+    max_destinations: int = Field(default=10, ge=1)  # per subscription
+    # Spike alerts (kind "volume", services/alerts/volume.py): the last hour against the 12
+    # before it, the last day against the 14 before it. A window spikes when its count of
+    # matching articles reaches both its minimum and its factor times the baseline (the
+    # windows before it, on average): so 1 → 3 is never a spike, nor 40 → 60 in a busy hour.
+    spike_hour_factor: float = Field(default=3.0, ge=1.0)
+    spike_hour_min_count: int = Field(default=5, ge=1)
+    spike_day_factor: float = Field(default=2.0, ge=1.0)
+    spike_day_min_count: int = Field(default=20, ge=1)
     # Outbound requests (webhooks) may not reach loopback, private, link-local or metadata
     # addresses, unless a host or network is named here (comma-separated, e.g. "127.0.0.1").
     outbound_allow: str = ""
@@ -209,7 +239,7 @@ class Settings(BaseSettings):
                      "elasticsearch_api_key_file", "elasticsearch_password_file", "api_key_file",
                      "secrets_key_file", "elasticsearch_ca_fingerprint", "kafka_sasl_username",
                      "elasticsearch_username", "ingest_url", "search_url", "monitor_url",
-                     mode="before")
+                     "smtp_host", "smtp_username", "smtp_password_file", "smtp_ca_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`NEWSFLOW_KAFKA_SSL_CA_FILE=` unsets it (an empty path would be the current directory)."""

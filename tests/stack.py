@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from deploy.local.receivers import LOCAL_CHAT_PATTERNS, Mailbox, smtp_server
 from deploy.local.services import Services, drop_namespace
 from deploy.local.stack import Stack
 from services.admin.cli import write_key
@@ -145,13 +146,21 @@ def _running(stack: Stack) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-async def pipeline(stack: Stack) -> AsyncIterator[Pipeline]:
-    async with running_pipeline(stack, "test") as started:
+def mailbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
+    """The tests' mail relay (a real SMTP server: STARTTLS, AUTH), for the whole session."""
+    with smtp_server(tmp_path_factory.mktemp("smtp")) as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+async def pipeline(stack: Stack, mailbox: Mailbox) -> AsyncIterator[Pipeline]:
+    async with running_pipeline(stack, "test", mailbox.env()) as started:
         yield started
 
 
 @contextlib.asynccontextmanager
-async def running_pipeline(stack: Stack, prefix: str) -> AsyncIterator[Pipeline]:
+async def running_pipeline(stack: Stack, prefix: str, extra_env: dict[str, str] | None = None,
+                           ) -> AsyncIterator[Pipeline]:
     """Every service as its own process in a namespace of its own, on the given stack."""
     namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
     env = {
@@ -166,8 +175,10 @@ async def running_pipeline(stack: Stack, prefix: str) -> AsyncIterator[Pipeline]
         # The tests' webhook receiver listens on loopback, which the outbound policy refuses
         # unless named; retries come quickly so a failing receiver is tested in seconds.
         "NEWSFLOW_OUTBOUND_ALLOW": "127.0.0.1",
-        "NEWSFLOW_WEBHOOK_RETRY_SCHEDULE": "[0, 0.5, 0.5, 0.5]",
+        "NEWSFLOW_DELIVERY_RETRY_SCHEDULE": "[0, 0.5, 0.5, 0.5]",
         "NEWSFLOW_DIGEST_CHECK_SECONDS": "1",
+        **LOCAL_CHAT_PATTERNS,
+        **(extra_env or {}),
     }
     settings = Settings(**{k.removeprefix("NEWSFLOW_").lower(): json.loads(v) if v.startswith("[") else v
                            for k, v in env.items()})
@@ -239,7 +250,7 @@ class Receiver:
 async def receiver() -> AsyncIterator[Receiver]:
     hooks = Receiver(_free_port())
     app = web.Application()
-    app.router.add_post("/{path}", hooks.handle)
+    app.router.add_post("/{path:.*}", hooks.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", hooks.port).start()

@@ -58,8 +58,8 @@ class Material:
         return self.password_file(name).read_text().strip()
 
     def ensure(self) -> None:
-        """The CA and the certificates: `kafka` and `elasticsearch` for 127.0.0.1 and localhost,
-        `client` for mTLS."""
+        """The CA and the certificates: `kafka`, `elasticsearch` and `smtp` (the tests' mail
+        relay) for 127.0.0.1 and localhost, `client` for mTLS."""
         self.tls.mkdir(parents=True, exist_ok=True)
         if not _valid(self.ca):
             new_ca = _new_key()
@@ -71,7 +71,7 @@ class Material:
         assert isinstance(loaded, rsa.RSAPrivateKey)
         ca_key = loaded
         ca_cert = x509.load_pem_x509_certificate(self.ca.read_bytes())
-        for name, server in (("kafka", True), ("elasticsearch", True), ("client", False)):
+        for name, server in (("kafka", True), ("elasticsearch", True), ("smtp", True), ("client", False)):
             if not _valid(self.cert(name)):
                 key = _new_key()
                 _write_private(self.key(name), _pem_key(key))

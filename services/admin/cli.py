@@ -17,13 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from services.admin.file_import import Item, find_files, read_items
-from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, KeyScope, Subscription
+from shared.contracts.alerts import DEFAULT_SCOPES, ApiKey, Destination, KeyScope, Subscription
 from shared.contracts.messages import utcnow
 from shared.contracts.topology import Topic, consuming_stages
 from shared.http.api_keys import new_key, revoked
 from shared.runtime.elasticsearch import ensure_index, make_client, reindex
 from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
 from shared.runtime.preflight import check_connections, exit_on_problem
+from shared.runtime.sealing import PREFIX as SEALED
 from shared.runtime.sealing import Sealer
 from shared.runtime.security import ConnectionProblem
 from shared.runtime.tables import Table, write_row
@@ -210,9 +211,20 @@ def keys_revoke(key_id: str) -> None:
     typer.echo(f"revoked {key_id}")
 
 
+def _resealed(destination: Destination, sealer: Sealer) -> Destination:
+    """A destination's sealed parts (signing secrets, a secret target, the unsubscribe token)
+    sealed again; what is not sealed is left as it is."""
+    token = destination.unsubscribe_token
+    target = destination.target
+    return destination.model_copy(update={
+        "secrets": [s.model_copy(update={"secret": sealer.reseal(s.secret)}) for s in destination.secrets],
+        "target": sealer.reseal(target) if target.startswith(SEALED) else target,
+        "unsubscribe_token": sealer.reseal(token) if token else None})
+
+
 @keys_app.command("reseal")
 def keys_reseal() -> None:
-    """Seal every subscription's webhook secrets and feed token again with the first key of
+    """Seal every subscription's destination secrets and feed token again with the first key of
     NEWSFLOW_SECRETS_KEY (after a new key was put first): then the old key can be dropped."""
     settings = connected_settings(kafka=True)
 
@@ -226,12 +238,10 @@ def keys_reseal() -> None:
         await producer.start()
         try:
             for row in table.values():
-                secrets = [s.model_copy(update={"secret": sealer.reseal(s.secret)})
-                           for s in row.webhook_secrets]
                 await write_row(producer, settings, Topic.SUBSCRIPTIONS, row.subscription_id,
-                                row.model_copy(update={"webhook_secrets": secrets,
-                                                       "feed_token": sealer.reseal(row.feed_token),
-                                                       "updated_at": utcnow()}))
+                                row.model_copy(update={
+                                    "destinations": [_resealed(d, sealer) for d in row.destinations],
+                                    "feed_token": sealer.reseal(row.feed_token), "updated_at": utcnow()}))
         finally:
             await producer.stop()
         return len(table.values())

@@ -1,20 +1,25 @@
 """python -m services.alerts: news.enriched → news.alerts, every subscription matched in process.
 
-The API-keys and subscriptions tables are read whole before the first article (a revoked
-key's subscriptions match nothing from the moment its row arrives), so a restarted matcher
-never misses a subscription; alert ids are deterministic, so a replayed batch repeats ids and
-the deliverer drops the repeats.
+The API-keys, subscriptions and signals tables are read whole before the first article (a
+revoked key's subscriptions match nothing from the moment its row arrives), so a restarted
+matcher never misses a subscription and counts spikes and breaking stories on from where the
+last one stopped; alert ids are deterministic, so a replayed batch repeats ids and the
+deliverer drops the repeats.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from pydantic import BaseModel
+
 from services.alerts.live import LiveSubscriptions
-from shared.contracts.alerts import AlertEvent, ApiKey, Subscription
-from shared.contracts.topology import Stage, Topic, spec
+from shared.contracts.alerts import AlertEvent, ApiKey, SignalState, Subscription
+from shared.contracts.topology import Stage, Topic, spec, topic_name
 from shared.runtime.kafka import ensure_topics
-from shared.runtime.stage import BatchBounds, TopicSink, run_stage
+from shared.runtime.retry import until_acknowledged
+from shared.runtime.stage import BatchBounds, Decoded, Outcome, TopicSink, run_stage
 from shared.runtime.tables import Table
 from shared.settings import get_settings
 
@@ -23,9 +28,35 @@ stage = spec(Stage.ALERTING)
 
 
 class AlertSink(TopicSink):
-    def __init__(self, tables: list[Table[Any]], live: LiveSubscriptions, producer: Any) -> None:
-        super().__init__(stage, settings, live.alerts_for, producer, key_of=_owner_key)
-        self.tables = tables
+    def __init__(self, tables: list[Table[Any]], signals: Table[SignalState], live: LiveSubscriptions,
+                 producer: Any, consumer: Any) -> None:
+        super().__init__(stage, settings, None, producer, key_of=_owner_key)
+        self.tables = [*tables, signals]
+        self.signals_table = signals
+        self.live = live
+        self.consumer = consumer
+
+    async def outputs(self, item: Decoded) -> list[BaseModel]:
+        return list(await asyncio.to_thread(self.live.alerts_for, item.message, item.record.partition,
+                                            item.record.offset))
+
+    async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
+        assigned = {tp.partition for tp in self.consumer.assignment()}
+        if assigned - self.live.signals.owned:
+            # A partition new to this matcher: what its last owner counted is read first.
+            await self.signals_table.follower.catch_up()
+        self.live.signals.owned = assigned
+        outcomes = await super().write(batch, stop)
+        # After the alerts, before the commit: a crash in between tells the same alerts again.
+        changed = self.live.signals.take_changed()
+        topic = topic_name(settings, Topic.SIGNALS)
+        async for attempt in until_acknowledged("alerting: recording signals", stop):
+            with attempt:
+                sent = [await self.producer.send(topic, row.to_bytes() if row else None, key=key.encode())
+                        for key, row in changed.items()]
+                for delivery in sent:
+                    await delivery
+        return outcomes
 
     async def close(self) -> None:
         for table in self.tables:
@@ -36,17 +67,20 @@ def _owner_key(alert: AlertEvent) -> bytes:
     return alert.owner.encode()
 
 
-async def make_sink(producer: Any, _consumer: Any) -> AlertSink:
+async def make_sink(producer: Any, consumer: Any) -> AlertSink:
     await ensure_topics(settings)
-    live = LiveSubscriptions()
+    live = LiveSubscriptions(settings)
     keys = Table(settings, Topic.API_KEYS, ApiKey)
     keys.listeners.append(live.on_key)
     subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
     subscriptions.listeners.append(live.on_change)
-    for table in (keys, subscriptions):
+    signals = Table(settings, Topic.SIGNALS, SignalState)
+    signals.keep = lambda _row: False  # the rows live in `live.signals`, not twice
+    signals.listeners.append(live.signals.on_row)
+    for table in (keys, subscriptions, signals):
         await table.start()
         await table.wait_caught_up()
-    return AlertSink([keys, subscriptions], live, producer)
+    return AlertSink([keys, subscriptions], signals, live, producer, consumer)
 
 
 # Alerts are latency-bound: take what is there, do not linger for a fuller batch.

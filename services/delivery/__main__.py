@@ -1,4 +1,5 @@
-"""python -m services.delivery: news.alerts → webhooks (signed, retried, dead-lettered).
+"""python -m services.delivery: news.alerts → every destination (webhook, email, Slack, Teams:
+services/delivery/channels/), retried, rate-limited, digested and dead-lettered alike.
 
 The stage's sink records each alert's delivery state (news.deliveries) before its offset is
 committed; the attempts run beside it on their own tasks, from that table. With several
@@ -34,7 +35,7 @@ class DeliverySink:
         self.stop = asyncio.Event()
         # A failure in the loop (a broker timeout while a digest is saved) restarts it: alerts
         # never pile up as pending behind a dead loop while heartbeats say OK.
-        self.loop = supervised("webhook attempts", lambda: deliverer.run(self.stop))
+        self.loop = supervised("delivery attempts", lambda: deliverer.run(self.stop))
 
     async def write(self, batch: list[Decoded], stop: asyncio.Event) -> list[Outcome]:
         await self.deliverer.accept_all([item.message for item in batch], stop)
@@ -66,7 +67,7 @@ async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
         return any(tp.partition == partition for tp in consumer.assignment())
 
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=settings.webhook_concurrency, ttl_dns_cache=0))
+        connector=aiohttp.TCPConnector(limit=settings.delivery_concurrency, ttl_dns_cache=0))
     # Made before the tables load: it hears every row as it arrives, and keeps only what is in
     # flight (memory does not grow with the delivery history).
     deliverer = Deliverer(settings, producer, subscriptions, deliveries, session, owned, keys=keys,

@@ -19,6 +19,7 @@ from services.search_api.query import BadRequest
 from services.search_api.routes import articles, search, stories
 from services.subscriptions import preview, stream
 from services.subscriptions import routes as subscriptions
+from services.subscriptions.destinations import Destinations
 from services.subscriptions.history import AlertHistory
 from services.subscriptions.store import AlertStore
 from shared.contracts.alerts import ApiKey
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.alert_history = AlertHistory(es, settings)
         app.state.alert_store = AlertStore(settings)
         app.state.alert_store.start()
+        app.state.destinations = Destinations(settings, app.state.alert_store)
         app.state.key_ring = StoreKeys(app.state.alert_store)
         yield
         await app.state.alert_store.stop()

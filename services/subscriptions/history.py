@@ -1,5 +1,5 @@
 """A subscription's alerts, newest first, from the alert history in Elasticsearch: each alert
-with the later articles of its story and its delivery state. Pages follow a cursor
+with the later articles of its story and its delivery state at each destination. Pages follow a cursor
 (`search_after` on the alert's time and id), so page 1,000 costs what page 1 does.
 
 Elasticsearch away: the history answers 503 (delivery and live streams go on without it, and
@@ -24,6 +24,7 @@ from shared.http.errors import ApiError, starting
 from shared.settings import Settings
 
 MAX_UPDATES = 100  # later articles listed per alert
+MAX_DESTINATIONS = 20  # delivery states read per alert (the settings allow 10 destinations)
 NEWEST_FIRST = [{"matched_at": "desc"}, {"entry_id": "desc"}]
 
 
@@ -79,17 +80,25 @@ class AlertHistory:
             listed = updates.setdefault(entry["alert_id"], [])
             if len(listed) < MAX_UPDATES:
                 listed.append({key: entry.get(key) for key in ("article_id", "title", "url", "matched_at")})
-        states = {hit["_id"]: hit["_source"] for hit in await self._search(
-            self.deliveries, size=len(alert_ids), query={"ids": {"values": alert_ids}})}
+        states: dict[str, list[dict[str, Any]]] = {}
+        for hit in await self._search(
+                self.deliveries, size=min(10_000, len(alert_ids) * MAX_DESTINATIONS),
+                sort=[{"destination_id": "asc"}],
+                # by the alert's id, and by the document id for states from before destinations
+                query={"bool": {"should": [{"terms": {"message_id": alert_ids}},
+                                           {"ids": {"values": alert_ids}}]}}):
+            state = hit["_source"]
+            states.setdefault(state.get("message_id") or hit["_id"], []).append(
+                DeliveryOut.model_validate(state).model_dump(mode="json"))
         alerts = []
         for hit in page:
             entry = hit["_source"]
-            state = states.get(entry["alert_id"])
             alerts.append({
                 **{k: v for k, v in entry.items()
-                   if k not in ("owner", "kind", "entry_id", "partition", "offset")},
+                   if k not in ("owner", "kind", "alert_kind", "entry_id", "partition", "offset")},
+                "kind": entry.get("alert_kind", "match"),
                 "updates": updates.get(entry["alert_id"], []),
-                "delivery": DeliveryOut.model_validate(state).model_dump(mode="json") if state else None,
+                "deliveries": states.get(entry["alert_id"], []),  # one per destination
             })
         return alerts, encode_cursor(page[-1]["sort"]) if more else None
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from shared.contracts.alerts import Digest, NotifyOn, Subscription, SubscriptionKind
+from services.subscriptions.destinations import DestinationIn
+from shared.contracts.alerts import LEGACY_WEBHOOK, Digest, NotifyOn, Subscription, SubscriptionKind
 from shared.contracts.document import FILTER_PARAMS
 from shared.http.errors import ApiError
 from shared.query import QuerySyntaxError, SubscriptionQuery
@@ -17,14 +18,21 @@ Filters = dict[str, list[Annotated[str, Field(min_length=1, max_length=200)]]]
 
 class SubscriptionIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: SubscriptionKind = Field("news", description="news: articles matching the query; ops: "
-                                   "the monitor's notices (a stage leaving OK, dead letters growing)")
+    kind: SubscriptionKind = Field("news", description="news: articles matching the query; volume: "
+                                   "when the number of matching articles spikes; ops: the monitor's "
+                                   "notices (a stage leaving OK, dead letters growing)")
     query: Annotated[str | None, Field(max_length=1000, examples=['Feltman OR Guterres'])] = None
     filters: Filters = Field(default_factory=dict, description="person, org, place, country, "
                              "topic, lang, source → values (all required)")
-    notify_on: NotifyOn = "story"
+    notify_on: NotifyOn = Field("story", description="story: once per story; article: every "
+                                "article; breaking: once a story has breaking_sources independent "
+                                "sources within breaking_minutes, then its growth as updates")
+    breaking_sources: Annotated[int, Field(ge=2, le=20)] = 3
+    breaking_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     active: bool = True
-    webhook_url: HttpUrl | None = None
+    destinations: list[DestinationIn] = Field(default_factory=list, description=(
+        "where alerts go (none: the history, the live stream and the feed only)"))
+    webhook_url: HttpUrl | None = Field(None, description="shorthand for one webhook destination")
     digest: Digest = "immediate"
     max_alerts_per_hour: Annotated[int | None, Field(ge=1, le=10_000)] = None
 
@@ -34,15 +42,23 @@ class SubscriptionPatch(BaseModel):
     query: Annotated[str | None, Field(max_length=1000)] = None
     filters: Filters | None = None
     notify_on: NotifyOn | None = None
+    breaking_sources: Annotated[int | None, Field(ge=2, le=20)] = None
+    breaking_minutes: Annotated[int | None, Field(ge=5, le=1440)] = None
     active: bool | None = None
-    webhook_url: HttpUrl | None = None
-    remove_webhook: bool = False
-    reenable_webhook: bool = Field(False, description="clear a disabled endpoint's failures")
+    destinations: list[DestinationIn] | None = Field(None, description=(
+        "the new list; a destination already there (same channel and target) keeps its id, "
+        "secret, health and unsubscribe link"))
+    webhook_url: HttpUrl | None = Field(None, description="shorthand: this URL becomes the "
+                                        "subscription's one webhook destination")
+    reenable: list[str] = Field(default_factory=list, description="destination ids whose "
+                                "failures are forgotten (a disabled destination is enabled again)")
     digest: Digest | None = None
     max_alerts_per_hour: Annotated[int | None, Field(ge=1, le=10_000)] = None
 
 
 class PreviewIn(BaseModel):
+    kind: Literal["news", "volume"] = Field("news", description="volume: the spikes the rule would "
+                                            "have told over the last week, and the hourly counts")
     query: Annotated[str | None, Field(max_length=1000)] = None
     filters: Filters = Field(default_factory=dict)
 
@@ -69,28 +85,24 @@ def check_query(query: str | None, filters: dict[str, list[str]]) -> Subscriptio
         raise ApiError(400, "bad_query", exc.reason, {"position": exc.position}) from exc
 
 
-def subscription_out(subscription: Subscription, endpoint: Any, base_url: str,
+def subscription_out(subscription: Subscription, destinations: list[dict[str, Any]], base_url: str,
                      feed_token: str) -> dict[str, Any]:
-    out = subscription.model_dump(mode="json", exclude={"webhook_secrets", "feed_token",
+    out = subscription.model_dump(mode="json", exclude={"destinations", "feed_token",
                                                         "feed_token_sha256", "owner"})
     out["filters"] = short_filters(subscription.filters)
+    out["destinations"] = destinations
     sid = subscription.subscription_id
     out["links"] = {
         "alerts": f"{base_url}/subscriptions/{sid}/alerts",
         "stream": f"{base_url}/subscriptions/{sid}/stream",
         "feed": f"{base_url}/feeds/{feed_token}",
     }
-    current = endpoint if endpoint is not None and \
-        endpoint.webhook_generation == subscription.webhook_generation else None
-    out["webhook_status"] = None if subscription.webhook_url is None else {
-        "enabled": current is None or current.disabled_reason is None,
-        "disabled_reason": current.disabled_reason if current else None,
-        "consecutive_failures": current.consecutive_failures if current else 0,
-    }
     return out
 
 
 class DeliveryOut(BaseModel):
+    destination_id: str = LEGACY_WEBHOOK  # a state recorded before destinations: the webhook's
+    channel: str = "webhook"
     state: str
     attempts: int = 0
     next_attempt_at: datetime | None = None

@@ -107,7 +107,11 @@ class AlertStore:
         self.sealer = Sealer(settings)
         self.feeds: dict[str, str] = {}  # feed token's SHA-256 → subscription id
         self._feed_of: dict[str, str] = {}  # and back
+        # An email destination's unsubscribe token's SHA-256 → (subscription, destination).
+        self.unsubscribes: dict[str, tuple[str, str]] = {}
+        self._unsubscribes_of: dict[str, list[str]] = {}  # and back, per subscription
         self.subscriptions.listeners.append(self._index_feed)
+        self.subscriptions.listeners.append(self._index_unsubscribes)
         self.keys.listeners.append(self._on_key)
         self.open_streams: dict[str, int] = {}  # per owner
         self.producer = make_producer(settings)
@@ -170,6 +174,26 @@ class AlertStore:
             digest = self.feed_hash(subscription)
             self.feeds[digest] = subscription_id
             self._feed_of[subscription_id] = digest
+
+    def _index_unsubscribes(self, subscription_id: str, subscription: Subscription | None) -> None:
+        for digest in self._unsubscribes_of.pop(subscription_id, []):
+            self.unsubscribes.pop(digest, None)
+        if subscription is None:
+            return
+        mine = [(d.unsubscribe_token_sha256, d.destination_id) for d in subscription.destinations
+                if d.unsubscribe_token_sha256]
+        for digest, destination_id in mine:
+            self.unsubscribes[digest] = (subscription_id, destination_id)
+        if mine:
+            self._unsubscribes_of[subscription_id] = [digest for digest, _ in mine]
+
+    def by_unsubscribe_token(self, token: str) -> tuple[Subscription, str] | None:
+        """The subscription and destination an unsubscribe link is for (by the token's hash)."""
+        found = self.unsubscribes.get(token_sha256(token))
+        subscription = self.subscriptions.get(found[0]) if found else None
+        if found is None or subscription is None or subscription.destination(found[1]) is None:
+            return None
+        return subscription, found[1]
 
     def by_feed_token(self, token: str) -> Subscription | None:
         """By the token's hash (no comparison with every token); the hash is compared in

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from shared.contracts.alerts import AlertEvent, ApiKey, Delivery, EndpointHealth, Subscription
+from shared.contracts.alerts import (
+    AlertEvent,
+    ApiKey,
+    Delivery,
+    EndpointHealth,
+    SignalState,
+    Subscription,
+)
 from shared.contracts.messages import (
     DeadLetter,
     EnrichedArticle,
@@ -26,6 +33,7 @@ MESSAGE_OF_TOPIC: dict[Topic, type[Message]] = {
     Topic.ALERTS: AlertEvent,
     Topic.DELIVERIES: Delivery,
     Topic.ENDPOINTS: EndpointHealth,
+    Topic.SIGNALS: SignalState,
     Topic.HEARTBEATS: WorkerHeartbeat,
     Topic.REPLAYS: Replay,
 }

@@ -8,9 +8,9 @@ core has no delete-by-query, and dropping an index costs nothing however large i
 - An alert entry is one line of a subscription's timeline: the alert (its first article, id =
   the alert id) or a later article of its story (id = alert id + article id), with its
   position in `news.alerts` (an owner's alerts share one partition: the live stream's event id).
-- A delivery state is the last state of one alert's (or digest's) delivery, id = delivery id,
-  written with its `updated_at` as an external version: a replayed older state never
-  overwrites a newer one.
+- A delivery state is the last state of one alert's (or digest's) delivery to one destination,
+  id = delivery id, written with its `updated_at` as an external version: a replayed older
+  state never overwrites a newer one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ ALERT_MAPPINGS: dict[str, Any] = {"dynamic": False, "properties": {
     "owner": _KEYWORD, "article_id": _KEYWORD, "story_id": _KEYWORD, "matched_at": _DATE,
     "partition": {"type": "integer"}, "offset": {"type": "long"}}}
 DELIVERY_MAPPINGS: dict[str, Any] = {"dynamic": False, "properties": {
-    "delivery_id": _KEYWORD, "subscription_id": _KEYWORD, "owner": _KEYWORD, "state": _KEYWORD,
+    "delivery_id": _KEYWORD, "message_id": _KEYWORD, "destination_id": _KEYWORD, "channel": _KEYWORD,
+    "subscription_id": _KEYWORD, "owner": _KEYWORD, "state": _KEYWORD,
     "created_at": _DATE, "updated_at": _DATE}}
 
 
@@ -66,8 +67,10 @@ def entry_id(event: AlertEvent, kind: EntryKind) -> str:
 
 
 def alert_entry(event: AlertEvent, kind: EntryKind, partition: int, offset: int) -> dict[str, Any]:
-    return {**event.model_dump(mode="json"), "entry_id": entry_id(event, kind), "kind": kind,
-            "partition": partition, "offset": offset}
+    # `kind` is the entry's (alert or update); the alert's own kind (match, volume, breaking)
+    # is kept as `alert_kind`.
+    return {**event.model_dump(mode="json"), "alert_kind": event.kind, "entry_id": entry_id(event, kind),
+            "kind": kind, "partition": partition, "offset": offset}
 
 
 def delivery_document(delivery: Delivery) -> dict[str, Any]:

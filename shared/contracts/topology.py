@@ -35,6 +35,10 @@ class Topic(StrEnum):
     SUBSCRIPTIONS = "news.subscriptions"
     API_KEYS = "news.apikeys"
     ALERTS = "news.alerts"
+    # The matcher's spike counts and breaking stories, per subscription and input partition: a
+    # table as small as the volume and breaking subscriptions (windows bounded in time), what
+    # a restarted or new matcher starts from.
+    SIGNALS = "news.alert-signals"
     DELIVERIES = "news.deliveries"
     # Each subscription's webhook health (consecutive failures, why it was disabled): a table
     # as small as the subscriptions, apart from the per-alert delivery states.
@@ -46,7 +50,7 @@ class Topic(StrEnum):
 
 # Topics read as tables: every reader materialises the whole topic, keyed by message key.
 COMPACTED = frozenset({Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.ENDPOINTS,
-                       Topic.HEARTBEATS, Topic.REPLAYS, Topic.LINKS})
+                       Topic.HEARTBEATS, Topic.REPLAYS, Topic.LINKS, Topic.SIGNALS})
 # Tables whose rows also expire: the linker's decisions (its memory is a week) and delivery
 # states (a final state is in the alert history; the deliverer holds only what is in flight).
 EXPIRING = frozenset({Topic.LINKS, Topic.DELIVERIES})
@@ -70,7 +74,7 @@ class Sink(StrEnum):
     """Where a stage writes when it is not a topic."""
 
     ELASTICSEARCH = "elasticsearch"
-    WEBHOOKS = "webhooks"
+    CHANNELS = "channels"  # webhook, email, Slack, Teams (services/delivery/channels/)
 
 
 class Scaling(StrEnum):
@@ -164,8 +168,9 @@ TOPOLOGY: tuple[StageSpec, ...] = (
     # A branch beside the indexer: alerts flow from the enriched stream, not from the index,
     # so they keep flowing while Elasticsearch is down.
     StageSpec(stage=Stage.ALERTING, service="alerts", reads=Topic.ENRICHED, writes=Topic.ALERTS,
-              follows=(Topic.SUBSCRIPTIONS, Topic.API_KEYS), port=9405),
-    StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.WEBHOOKS,
+              records=(Topic.SIGNALS,), follows=(Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.SIGNALS),
+              port=9405),
+    StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.CHANNELS,
               records=(Topic.DELIVERIES, Topic.ENDPOINTS),
               follows=(Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.ENDPOINTS),
               port=9406),

@@ -1,5 +1,5 @@
-"""The one policy for requests newsflow makes to addresses its users name: webhooks, feeds
-and the pages feed entries link to.
+"""The one policy for requests newsflow makes to addresses its users name: webhooks, Slack and
+Teams messages, the SMTP relay email goes through, feeds and the pages feed entries link to.
 
 Every attempt resolves the host again and refuses every address that is not globally
 reachable (`ipaddress`'s `is_global`: loopback, private, shared CGNAT space, link-local where
@@ -143,7 +143,14 @@ class OutboundPolicy:
         self.check_url(url)
         parts = urlsplit(url)
         host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = await self.resolve_host(host, parts.port or (443 if parts.scheme == "https" else 80))
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        return Target(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
+                      parts.netloc.rsplit("@", 1)[-1], host)
+
+    async def resolve_host(self, host: str, port: int) -> IPAddress:
+        """The address to connect to for `host`, once every address it resolves to is checked."""
         try:
             addresses: list[IPAddress] = [ipaddress.ip_address(host)]  # a literal: no lookup
         except ValueError:
@@ -161,11 +168,22 @@ class OutboundPolicy:
                 raise RefusedAddress(f"{host} is {what}")
         if not addresses:
             raise RefusedAddress(f"{host} does not resolve to a public address")
-        address = addresses[0]
-        literal = f"[{address}]" if address.version == 6 else str(address)
-        netloc = f"{literal}:{parts.port}" if parts.port else literal
-        return Target(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-                      parts.netloc.rsplit("@", 1)[-1], host)
+        return addresses[0]
+
+    async def open_socket(self, host: str, port: int) -> socket.socket:
+        """A TCP connection to the checked address of `host` (for protocols other than HTTP:
+        the SMTP relay), within the time budget."""
+        address = await self.resolve_host(host, port)
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            async with asyncio.timeout(self.timeout):
+                await asyncio.get_running_loop().sock_connect(sock, (str(address), port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     async def get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None,
                   max_redirects: int = 5) -> Fetched:

@@ -187,6 +187,9 @@ async def ensure_history(es: AsyncElasticsearch, settings: Settings) -> None:
             template={"settings": {"number_of_shards": 1, "number_of_replicas": settings.index_replicas,
                                    "refresh_interval": "1s"},
                       "mappings": mappings, "aliases": {alias: {}}})
+        # Indices made before a field was added get it too (adding a field is always allowed).
+        if (await es.indices.exists_alias(name=alias)).body:
+            await es.indices.put_mapping(index=alias, properties=mappings["properties"])
 
 
 async def reindex(es: AsyncElasticsearch, settings: Settings, page_size: int = 1000) -> tuple[str, str, int]:

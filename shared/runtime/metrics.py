@@ -38,10 +38,11 @@ BULK_RETRIES = Counter("newsflow_bulk_retries_total", "Bulk items retried after 
 INDEX_UNAVAILABLE = Counter("newsflow_index_unavailable_waits_total",
                             "Bulk requests waited out: Elasticsearch unreachable, blocked or refusing")
 ALERTS_MATCHED = Counter("newsflow_alerts_matched_total", "Alert events the matcher produced")
-WEBHOOK_ATTEMPTS = Counter("newsflow_webhook_attempts_total", "Webhook attempts by outcome",
-                           ["outcome"])  # delivered, retrying, failed, refused
-WEBHOOK_SECONDS = Histogram("newsflow_webhook_attempt_seconds", "Time of one webhook attempt",
-                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
+DELIVERY_ATTEMPTS = Counter("newsflow_delivery_attempts_total",
+                            "Delivery attempts by channel and outcome",
+                            ["channel", "outcome"])  # delivered, failed, error, refused
+DELIVERY_SECONDS = Histogram("newsflow_delivery_attempt_seconds", "Time of one delivery attempt",
+                             ["channel"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15))
 TASK_RESTARTS = Counter("newsflow_task_restarts_total",
                         "Background tasks restarted after an unexpected error", ["task"])
 TASKS_DOWN = Gauge("newsflow_tasks_down", "Background tasks not running right now (crashed and "

@@ -318,10 +318,7 @@ class TopicSink:
         sent: list[tuple[int, tuple[Encoded, Awaitable[Any]]]] = []
         for item in batch:
             try:
-                prepared = await self.isolated(item.message) if self.isolated else item.message
-                result = prepared if self.step is None else await asyncio.to_thread(self.step, prepared)
-                outputs = [result] if isinstance(result, BaseModel) else list(result)
-                encoded = [self._encode(output, item.record.headers) for output in outputs]
+                encoded = [self._encode(output, item.record.headers) for output in await self.outputs(item)]
             except InvalidMessage as exc:
                 outcomes.append(exc)
                 continue
@@ -335,6 +332,12 @@ class TopicSink:
             outcome = await self._acknowledged(delivery, stop)
             outcomes[index] = outcomes[index] or outcome
         return outcomes
+
+    async def outputs(self, item: Decoded) -> list[BaseModel]:
+        """What one input gives (a sink whose step needs the record's place overrides this)."""
+        prepared = await self.isolated(item.message) if self.isolated else item.message
+        result = prepared if self.step is None else await asyncio.to_thread(self.step, prepared)
+        return [result] if isinstance(result, BaseModel) else list(result)
 
     def _encode(self, output: Any, inbound: Any = None) -> Encoded:
         data = output.to_bytes_within(self.max_bytes)

@@ -123,7 +123,7 @@ MONITOR_METRICS = {"newsflow_consumer_lag_messages", "newsflow_consumer_lag_seco
                    "newsflow_group_status", "newsflow_topic_end_offset", "newsflow_stage_latency_seconds",
                    "newsflow_live_workers", "newsflow_dead_letters"}
 EXTRA = {"indexing": {"newsflow_bulk_documents", "newsflow_bulk_retries"},
-         "alerting": {"newsflow_alerts_matched"}, "delivery": {"newsflow_webhook_attempts"}}
+         "alerting": {"newsflow_alerts_matched"}, "delivery": {"newsflow_delivery_attempts"}}
 
 
 async def test_every_service_serves_parseable_metrics_with_the_documented_names(

@@ -88,7 +88,7 @@ def test_the_readme_diagram_has_every_stage_and_topic() -> None:
         if stage.reads is not None:
             assert f'[["{stage.reads.value}"]] --> {stage.name}\n' in diagram, stage.name
         for output in stage.outputs():
-            node = output.value.replace(".", "_")
+            node = output.value.replace(".", "_").replace("-", "_")
             label = f'[["{output.value}"]]' if isinstance(output, Topic) else ""
             assert f"  {stage.name} --> {node}{label}" in diagram, (stage.name, output)
 

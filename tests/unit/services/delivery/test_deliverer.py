@@ -1,5 +1,5 @@
 """The deliverer with a fake broker and a real loopback receiver: states, retries, 410, giving
-up, disabling, the hourly limit, digests and the attempt loop."""
+up, disabling, the hourly limit, digests and the attempt loop, per destination."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from shared.contracts.alerts import (
     AlertEvent,
     Delivery,
     DeliveryState,
+    Destination,
     Subscription,
     WebhookSecret,
 )
@@ -90,12 +91,12 @@ class Clock:
 
 def make(hooks: Receiver, settings: Settings | None = None, **sub: object
          ) -> tuple[Deliverer, FakeProducer, list[Seen], Clock]:
-    settings = settings or Settings(outbound_allow="127.0.0.1", webhook_retry_schedule=[0, 5, 300],
-                                    webhook_disable_after=2)
+    settings = settings or Settings(outbound_allow="127.0.0.1", delivery_retry_schedule=[0, 5, 300],
+                                    delivery_disable_after=2)
     subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
     subscriptions.apply("s1", Subscription(
-        subscription_id="s1", owner="k1", name="n", query="q", webhook_url=hooks.url(),
-        webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token="t", **sub))  # type: ignore[arg-type]
+        subscription_id="s1", owner="k1", name="n", query="q", destinations=[hook(hooks.url())],
+        feed_token="t", **sub))  # type: ignore[arg-type]
     deliveries = Table(settings, Topic.DELIVERIES, Delivery)
     producer = FakeProducer()
     clock = Clock()
@@ -104,17 +105,23 @@ def make(hooks: Receiver, settings: Settings | None = None, **sub: object
     return deliverer, producer, hooks.seen, clock
 
 
+def hook(url: str, destination_id: str = "d1") -> Destination:
+    return Destination(destination_id=destination_id, channel="webhook", target=url,
+                       secrets=[WebhookSecret(secret=SECRET)])
+
+
 def alert(n: int = 1) -> AlertEvent:
     return AlertEvent(alert_id=f"al_{n}", subscription_id="s1", owner="k1", article_id=f"a{n}",
                       title=f"Title {n}", submitted_at=datetime(2026, 11, 24, tzinfo=UTC))
 
 
-def state(deliverer: Deliverer, alert_id: str) -> Delivery:
+def state(deliverer: Deliverer, alert_id: str, destination_id: str = "d1") -> Delivery:
     """In memory while in flight, else the last row written for it."""
-    found = deliverer.deliveries.get(alert_id)
+    key = f"{alert_id}.{destination_id}"
+    found = deliverer.deliveries.get(key)
     if found is None:
         written = [Delivery.model_validate_json(s.value) for s in deliverer.producer.sent
-                   if s.topic == "news.deliveries" and s.key == alert_id.encode()]
+                   if s.topic == "news.deliveries" and s.key == key.encode()]
         found = written[-1] if written else None
     assert found is not None
     return found
@@ -189,12 +196,13 @@ async def test_consecutive_failed_alerts_disable_the_endpoint(hooks: Receiver) -
             await deliverer.attempt(state(deliverer, f"al_{n}"))
     subscription = deliverer.subscriptions.get("s1")
     assert subscription is not None
-    assert "2 alerts in a row" in (deliverer.disabled_reason(subscription) or "")
+    reason = deliverer.disabled_reason(subscription, subscription.destinations[0])
+    assert "2 alerts in a row" in (reason or "")
 
 
 async def test_a_refused_address_is_a_failed_attempt_not_a_request(hooks: Receiver) -> None:
     deliverer, _, seen, _ = make(hooks)
-    deliverer.policy.allowed_networks.clear()
+    deliverer.channels["webhook"].policy.allowed_networks.clear()
     await deliverer.accept(alert())
     await deliverer.attempt(state(deliverer, "al_1"))
     record = state(deliverer, "al_1")
@@ -214,6 +222,7 @@ async def test_over_the_hourly_limit_alerts_roll_into_one_digest(hooks: Receiver
     await deliverer.send_digests(clock.now)
     digest = next(d for d in deliverer.deliveries.values() if d.digest_of)
     assert digest.digest_of == ["al_3", "al_4"] and digest.state is DeliveryState.PENDING
+    assert digest.message_id.startswith("dg_") and digest.delivery_id == f"{digest.message_id}.d1"
     assert {state(deliverer, f"al_{n}").state for n in (3, 4)} == {DeliveryState.DIGESTED}
     await deliverer.attempt(digest)
     body = json.loads(seen[-1].body)
@@ -260,13 +269,13 @@ async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(hooks: Re
         return web.Response(status=200)
 
     hooks.answer = answer
-    settings = Settings(outbound_allow="127.0.0.1", webhook_concurrency=10)
+    settings = Settings(outbound_allow="127.0.0.1", delivery_concurrency=10)
     deliverer, _, _, _ = make(hooks, settings)
     deliverer.clock = lambda: datetime.now(UTC)
     for sid, path in (("slow", "/slow"), ("fast", "/fast")):
         deliverer.subscriptions.apply(sid, Subscription(
-            subscription_id=sid, owner="k1", name=sid, query="q", webhook_url=hooks.url(path),
-            webhook_secrets=[WebhookSecret(secret=SECRET)], feed_token=sid))
+            subscription_id=sid, owner="k1", name=sid, query="q", destinations=[hook(hooks.url(path))],
+            feed_token=sid))
     stop = asyncio.Event()
     loop = asyncio.create_task(deliverer.run(stop))
     await deliverer.accept_all([alert(n).model_copy(update={"subscription_id": "slow"}) for n in range(30)])
@@ -274,7 +283,7 @@ async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(hooks: Re
     async with asyncio.timeout(5):
         while state(deliverer, "al_99").state is not DeliveryState.DELIVERED:
             await asyncio.sleep(0.02)
-    assert deliverer.per_subscription["slow"] <= 8  # the slow endpoint holds at most its share
+    assert deliverer.per_endpoint["slow/d1"] <= 8  # the slow endpoint holds at most its share
     release.set()
     stop.set()
     await loop
@@ -283,9 +292,9 @@ async def test_a_hanging_receiver_does_not_hold_up_other_subscriptions(hooks: Re
 async def test_memory_holds_only_what_is_in_flight_and_repeats_are_still_dropped(hooks: Receiver) -> None:
     deliverer, producer, seen, _ = make(hooks)
     await deliverer.accept(alert(1))
-    assert "al_1" in deliverer.deliveries.rows  # pending
+    assert "al_1.d1" in deliverer.deliveries.rows  # pending
     await deliverer.attempt(state(deliverer, "al_1"))
-    assert "al_1" not in deliverer.deliveries.rows  # delivered: on the topic, not in memory
+    assert "al_1.d1" not in deliverer.deliveries.rows  # delivered: on the topic, not in memory
     writes = len(producer.sent)
     await deliverer.accept(alert(1))  # a replay of the topic
     assert len(producer.sent) == writes and len(seen) == 1
@@ -294,10 +303,10 @@ async def test_memory_holds_only_what_is_in_flight_and_repeats_are_still_dropped
 async def test_a_deleted_subscription_takes_its_counters_and_its_queue_with_it(hooks: Receiver) -> None:
     deliverer, _, seen, clock = make(hooks, digest="hourly")
     await deliverer.accept(alert(1))
-    assert deliverer.sent_times.get("s1") is None or len(deliverer.sent_times["s1"]) == 0
-    deliverer.sent_times["s1"] = deque([clock.now])
+    assert deliverer.sent_times.get("s1/d1") is None or len(deliverer.sent_times["s1/d1"]) == 0
+    deliverer.sent_times["s1/d1"] = deque([clock.now])
     deliverer.subscriptions.apply("s1", None)
-    assert "s1" not in deliverer.sent_times
+    assert "s1/d1" not in deliverer.sent_times
     clock.now += timedelta(hours=1)
     await deliverer.send_digests(clock.now)
     gone = state(deliverer, "al_1")
@@ -320,7 +329,7 @@ async def test_a_revoked_owner_gets_nothing_delivered(hooks: Receiver) -> None:
     await deliverer.attempt(state(deliverer, "al_1"))  # queued before the revocation
     assert state(deliverer, "al_1").state is DeliveryState.FAILED and seen == []
     await deliverer.accept(alert(2))  # after it: not even recorded
-    assert "al_2" not in deliverer.deliveries.rows
+    assert "al_2.d1" not in deliverer.deliveries.rows
 
 
 async def test_the_echo_of_an_earlier_state_does_not_bring_a_delivered_alert_back(hooks: Receiver) -> None:
@@ -331,5 +340,5 @@ async def test_the_echo_of_an_earlier_state_does_not_bring_a_delivered_alert_bac
     await deliverer.attempt(state(deliverer, "al_1"))
     echo = FakeRecord("news.deliveries", 0, 0, pending.key, pending.value)
     deliverer.deliveries._apply_record(echo)
-    assert "al_1" not in deliverer.deliveries.rows and "al_1" not in deliverer.waiting
+    assert "al_1.d1" not in deliverer.deliveries.rows and "al_1.d1" not in deliverer.waiting
     assert len(seen) == 1
