@@ -113,7 +113,8 @@ class Deliverer:
         self.due: list[tuple[datetime, str]] = []
         self.queued: dict[str, dict[str, Delivery]] = {}  # per destination (endpoint key)
         self.queued_in: dict[str, str] = {}  # delivery id → the endpoint it is queued for
-        self.sent_times: dict[str, deque[datetime]] = {}  # per endpoint, oldest first
+        # subscription → destination → send times of the last hour, oldest first
+        self.sent_times: dict[str, dict[str, deque[datetime]]] = {}
         self.recent: OrderedDict[str, None] = OrderedDict()  # alert ids seen, oldest first
         self.in_flight: set[str] = set()
         self.per_endpoint: dict[str, int] = {}  # attempts in flight per destination
@@ -128,10 +129,12 @@ class Deliverer:
 
     # -- the table's indexes -------------------------------------------------------------
     def _on_subscription(self, subscription_id: str, subscription: Subscription | None) -> None:
-        kept = {endpoint_key(subscription_id, d.destination_id)
-                for d in (subscription.destinations if subscription else [])}
-        for key in [k for k in self.sent_times if k.startswith(f"{subscription_id}/") and k not in kept]:
-            del self.sent_times[key]
+        if subscription is None:
+            self.sent_times.pop(subscription_id, None)
+            return
+        mine = self.sent_times.get(subscription_id, {})
+        for gone in set(mine) - {d.destination_id for d in subscription.destinations}:
+            del mine[gone]
 
     def _remember(self, alert_id: str) -> None:
         if alert_id not in self.recent:
@@ -145,7 +148,7 @@ class Deliverer:
             # Counted once, when the row is first seen (later states of it are in `waiting`).
             if value.state in SENT_ALONE and value.created_at > self.clock() - timedelta(hours=1) \
                     and key not in self.waiting and key not in self.queued_in:
-                self.sent_times.setdefault(endpoint_of(value), deque()).append(value.created_at)
+                self._times(value.subscription_id, value.destination_id).append(value.created_at)
         self.waiting.pop(key, None)
         queued_for = self.queued_in.pop(key, None)
         if queued_for is not None:
@@ -159,8 +162,11 @@ class Deliverer:
             self.queued_in[key] = endpoint_of(value)
             self.queued.setdefault(endpoint_of(value), {})[key] = value
 
-    def _sent_in_last_hour(self, endpoint: str, now: datetime) -> int:
-        times = self.sent_times.setdefault(endpoint, deque())
+    def _times(self, subscription_id: str, destination_id: str) -> deque[datetime]:
+        return self.sent_times.setdefault(subscription_id, {}).setdefault(destination_id, deque())
+
+    def _sent_in_last_hour(self, subscription_id: str, destination_id: str, now: datetime) -> int:
+        times = self._times(subscription_id, destination_id)
         while times and times[0] <= now - timedelta(hours=1):
             times.popleft()
         return len(times)
@@ -223,8 +229,8 @@ class Deliverer:
             return DeliveryState.FAILED, f"destination disabled: {disabled}"
         if subscription.digest != "immediate":
             return DeliveryState.QUEUED, f"{subscription.digest} digest"
-        endpoint = endpoint_key(subscription.subscription_id, destination.destination_id)
-        if self._sent_in_last_hour(endpoint, now) >= subscription.max_alerts_per_hour:
+        sent = self._sent_in_last_hour(subscription.subscription_id, destination.destination_id, now)
+        if sent >= subscription.max_alerts_per_hour:
             return DeliveryState.QUEUED, (f"over {subscription.max_alerts_per_hour} alerts an hour: "
                                           "rolled into the hourly digest")
         return DeliveryState.PENDING, None

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.alerts.volume import Window, read, simulate, windows
+from services.alerts.volume import Totals, Window, read, simulate, windows
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import PREVIEW_DAYS, SearchRequest, build_query, parse_preview, preview_body
 from services.subscriptions.auth import KeyDep
@@ -57,9 +57,10 @@ def volume_preview(response: dict[str, Any], rule: tuple[Window, ...], now: int)
               for window in rule
               for r_at, reading in simulate(window, counts[window.name], now - WEEK, now)]
     hour = next(w for w in rule if w.name == "hour")
+    hour_totals = Totals(hour.step, counts["hour"])
     hourly = []
     for start in range((now - WEEK) // 3600 * 3600 + 3600, now + 1, 3600):
-        reading = read(hour, counts["hour"], start + 3599)
+        reading = read(hour, hour_totals, start + 3599)
         hourly.append({"hour": _iso(start), "count": reading.count, "baseline": round(reading.baseline, 2),
                        "threshold": reading.threshold})
     return {"days": PREVIEW_DAYS, "articles": response["hits"]["total"]["value"],

@@ -12,6 +12,7 @@ now; 4xx (greylisting, a full queue), a dropped connection or a failed login are
 from __future__ import annotations
 
 import ssl
+import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from functools import cache
@@ -26,7 +27,7 @@ from services.delivery.channels.base import Channel, InvalidDestination, Outcome
 from services.delivery.channels.explain import explanation, headline
 from shared.contracts.alerts import AlertEvent
 from shared.http.outbound import RefusedAddress
-from shared.runtime.metrics import DELIVERY_ATTEMPTS
+from shared.runtime.metrics import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -93,6 +94,15 @@ class EmailChannel(Channel):
         settings = self.settings
         if not settings.smtp_host:
             return Result(Outcome.RETRY, "email is not configured (NEWSFLOW_SMTP_HOST)")
+        started = time.perf_counter()
+        try:
+            return await self._send(outgoing)
+        finally:
+            DELIVERY_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+
+    async def _send(self, outgoing: Outgoing) -> Result:
+        settings = self.settings
+        assert settings.smtp_host is not None
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         email = message(outgoing, settings.smtp_from)
         try:

@@ -52,3 +52,21 @@ def test_the_preview_tells_each_spike_once() -> None:
     told = simulate(HOUR, counts, T, T + 12 * 3600)
     assert [at // 300 * 300 for at, _ in told] == [T + 2 * 3600 + 300, T + 8 * 3600 + 300]
     assert all(r.count >= r.threshold for _, r in told)
+
+
+def test_running_sums_read_what_summing_every_bucket_reads() -> None:
+    import random
+
+    rng = random.Random(3)
+    for _ in range(300):
+        window = windows(Settings())[rng.randint(0, 1)]
+        counts = {T + rng.randint(-400, 400) * window.step: rng.randint(1, 9)
+                  for _ in range(rng.randint(0, 40))}
+        at = T + rng.randint(-500, 500) * window.step + rng.randint(0, window.step - 1)
+        current = at // window.step * window.step
+        first = current - window.length + window.step
+        oldest = first - window.length * window.baseline_windows
+        count = sum(n for b, n in counts.items() if first <= b <= current)
+        before = sum(n for b, n in counts.items() if oldest <= b < first)
+        reading = read(window, counts, at)
+        assert (reading.count, reading.baseline) == (count, before / window.baseline_windows)

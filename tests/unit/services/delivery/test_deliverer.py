@@ -303,10 +303,10 @@ async def test_memory_holds_only_what_is_in_flight_and_repeats_are_still_dropped
 async def test_a_deleted_subscription_takes_its_counters_and_its_queue_with_it(hooks: Receiver) -> None:
     deliverer, _, seen, clock = make(hooks, digest="hourly")
     await deliverer.accept(alert(1))
-    assert deliverer.sent_times.get("s1/d1") is None or len(deliverer.sent_times["s1/d1"]) == 0
-    deliverer.sent_times["s1/d1"] = deque([clock.now])
+    assert not deliverer.sent_times.get("s1", {}).get("d1")
+    deliverer.sent_times["s1"] = {"d1": deque([clock.now])}
     deliverer.subscriptions.apply("s1", None)
-    assert "s1/d1" not in deliverer.sent_times
+    assert "s1" not in deliverer.sent_times
     clock.now += timedelta(hours=1)
     await deliverer.send_digests(clock.now)
     gone = state(deliverer, "al_1")
@@ -342,3 +342,13 @@ async def test_the_echo_of_an_earlier_state_does_not_bring_a_delivered_alert_bac
     deliverer.deliveries._apply_record(echo)
     assert "al_1.d1" not in deliverer.deliveries.rows and "al_1.d1" not in deliverer.waiting
     assert len(seen) == 1
+
+
+async def test_a_removed_destination_takes_its_counters_with_it(hooks: Receiver) -> None:
+    deliverer, _, _, clock = make(hooks)
+    deliverer.sent_times["s1"] = {"d1": deque([clock.now]), "d2": deque([clock.now])}
+    subscription = deliverer.subscriptions.get("s1")
+    assert subscription is not None
+    deliverer.subscriptions.apply("s1", subscription.model_copy(update={
+        "destinations": [hook(hooks.url(), "d2")]}))
+    assert set(deliverer.sent_times["s1"]) == {"d2"}
