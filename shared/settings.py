@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     # answer 503 busy (a burst of heavy searches must not slow every other search down).
     search_max_concurrent: int = Field(default=8, ge=1)
     search_queue_seconds: float = Field(default=5.0, gt=0)
+    # First pages answered from an exact cache (services/search_api/cache.py): at most this
+    # many answers and bytes per API process; 0 entries turns it off.
+    search_cache_entries: int = Field(default=10_000, ge=0)
+    search_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
 
     # Indexing: a bulk request goes out when either bound is reached.
     index_batch_size: int = Field(default=500, ge=1)

@@ -13,6 +13,7 @@ from importlib import resources
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from services.search_api.cache import AnswerCache
 from services.search_api.deps import health_checks
 from services.search_api.news_index import NewsIndex
 from services.search_api.query import BadRequest
@@ -53,8 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         es = make_client(settings)
         await ensure_index(es, settings)
+        cache = AnswerCache(settings.search_cache_entries, settings.search_cache_bytes) \
+            if settings.search_cache_entries else None
         app.state.news_index = NewsIndex(es, settings.index_alias, settings.search_max_concurrent,
-                                         settings.search_queue_seconds)
+                                         settings.search_queue_seconds, cache)
         app.state.alert_history = AlertHistory(es, settings)
         app.state.alert_store = AlertStore(settings)
         app.state.alert_store.start()

@@ -21,6 +21,7 @@ from elasticsearch import (
     TransportError,
 )
 
+from services.search_api.cache import AnswerCache
 from services.search_api.query import SearchRequest, article_excludes, bounds_body
 from shared.http.errors import ApiError
 
@@ -49,8 +50,9 @@ class NewsIndex:
     piling onto the node and slowing every other search down."""
 
     def __init__(self, es: AsyncElasticsearch, alias: str, max_concurrent: int = 8,
-                 queue_seconds: float = 5.0) -> None:
+                 queue_seconds: float = 5.0, cache: AnswerCache | None = None) -> None:
         self.es = es
+        self.cache = cache  # first pages' answers (None: every search goes to Elasticsearch)
         self.alias = alias
         self._bounds: dict[str, Any] | None = None
         self._bounds_at = 0.0
@@ -104,6 +106,15 @@ class NewsIndex:
             self._bounds = await self.search(bounds_body(SearchRequest(hide_duplicates=False)))
             self._bounds_at = time.monotonic()
         return self._bounds
+
+    async def generation(self) -> int:
+        """The index's refresh generation: refreshes that changed what searches see, summed
+        over every copy of every shard (services/search_api/cache.py: why that makes the
+        answer cache exact)."""
+        stats = await self._call(self.es.indices.stats, index=self.alias, metric="refresh",
+                                 filter_path="_all.total.refresh")
+        refresh = stats["_all"]["total"]["refresh"]
+        return int(refresh.get("external_total", refresh.get("total", 0)))
 
     async def status(self) -> str:
         try:

@@ -37,6 +37,8 @@ BULK_DOCUMENTS = Histogram("newsflow_bulk_documents", "Documents per bulk reques
 BULK_RETRIES = Counter("newsflow_bulk_retries_total", "Bulk items retried after 429/5xx")
 INDEX_UNAVAILABLE = Counter("newsflow_index_unavailable_waits_total",
                             "Bulk requests waited out: Elasticsearch unreachable, blocked or refusing")
+SEARCH_CACHE = Counter("newsflow_search_cache_total", "First-page searches answered from the exact "
+                       "answer cache (hit) or by Elasticsearch (miss)", ["result"])
 ALERTS_MATCHED = Counter("newsflow_alerts_matched_total", "Alert events the matcher produced")
 DELIVERY_ATTEMPTS = Counter("newsflow_delivery_attempts_total",
                             "Delivery attempts by channel and outcome",

@@ -6,8 +6,9 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from services.search_api.cache import request_key
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import (
     BadRequest,
@@ -64,12 +65,19 @@ async def search(
     request = SearchRequest(q=q, filters=filters, date_from=check_date(date_from, "from"),
                             date_to=check_date(date_to, "to"), size=size, sort=sort,
                             hide_duplicates=hide_duplicates)
+    key = generation = None
     if cursor is None:
         apply_bounds(request, await index.bounds())
+        bodies = hits_body(request), facets_body(request)
+        if index.cache is not None:
+            key, generation = request_key(*bodies), await index.generation()
+            cached = index.cache.get(key, generation)
+            if cached is not None:
+                return Response(cached, media_type="application/json")
         # Results and facets side by side: the facets, the costly part, are a `size: 0`
         # request with no clock in it, which the shard request cache can answer.
         response, facets = await asyncio.gather(
-            index.search(hits_body(request)), index.search(facets_body(request), request_cache=True))
+            index.search(bodies[0]), index.search(bodies[1], request_cache=True))
         response["aggregations"] = facets.get("aggregations", {})
         pit_id = None
     else:
@@ -84,7 +92,10 @@ async def search(
         await index.close_pit(pit_id)
     # Plain JSON already (Elasticsearch's own values): FastAPI's jsonable_encoder would walk it
     # again for nothing, 2.8 ms of CPU per page of 10 hits with facets (json.dumps: 0.2 ms).
-    return JSONResponse(result)
+    answer = JSONResponse(result)
+    if index.cache is not None and key is not None and generation is not None:
+        index.cache.put(key, generation, bytes(answer.body))
+    return answer
 
 
 @router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant")

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.search_api.app import create_app
+from services.search_api.cache import AnswerCache
 from services.search_api.deps import get_news_index, health_checks
 from services.search_api.news_index import unavailable
 from shared.http.errors import ApiError
@@ -27,6 +28,8 @@ def response(hits: list[dict[str, Any]], aggregations: dict[str, Any] | None = N
 
 class FakeNewsIndex:
     alias = "news"
+    cache: AnswerCache | None = None
+    refreshes = 0  # the index's refresh generation
 
     def __init__(self, articles: dict[str, dict[str, Any]] | None = None,
                  hits: list[dict[str, Any]] | None = None, down: bool = False) -> None:
@@ -61,6 +64,9 @@ class FakeNewsIndex:
 
     async def bounds(self) -> dict[str, Any]:
         return {"aggregations": {"first": {"value": None}, "last": {"value": None}}}
+
+    async def generation(self) -> int:
+        return self.refreshes
 
 
 def client_with(index: FakeNewsIndex, states: dict[str, str] | None = None) -> TestClient:
@@ -252,3 +258,20 @@ def test_the_syntax_help_lists_every_field_of_the_language() -> None:
     assert [f["name"] for f in body["fields"]] == [
         "title", "person", "org", "place", "country", "topic", "source", "lang"]
     assert "NEAR/5" in body["help"] and "sanc*" in body["help"]
+
+
+def test_a_first_page_is_answered_from_the_cache_until_a_refresh() -> None:
+    index = FakeNewsIndex(hits=[hit("a1", title="Oil prices rise")])
+    index.cache = AnswerCache()
+    client = client_with(index)
+    first = client.get("/search", params={"q": "oil"})
+    again = client.get("/search", params={"q": "oil"})
+    assert again.json() == first.json() and len(index.bodies) == 2  # hits and facets, once
+    index.hits = [hit("a2", title="Oil prices fall"), *index.hits]
+    assert client.get("/search", params={"q": "oil"}).json() == first.json()  # not refreshed yet
+    index.refreshes += 1  # a shard refreshed: the new article is visible
+    fresh = client.get("/search", params={"q": "oil"}).json()
+    assert [r["id"] for r in fresh["results"]] == ["a2", "a1"] and len(index.bodies) == 4
+    other = client.get("/search", params={"q": "gas"})
+    assert other.status_code == 200 and len(index.bodies) == 6  # another request: not the cache's
+    client.get("/search", params={"q": "oil", "cursor": first.json()["next_cursor"] or "x"})
