@@ -223,3 +223,32 @@ async def test_an_index_from_before_the_words_fields_upgrades_and_reindex_fills_
         made = await es.indices.get(index=f"{settings.index_alias}-v*")
         await es.indices.delete(index=",".join(made.body))
         await es.close()
+
+
+async def test_a_cached_first_page_equals_a_fresh_one_also_right_after_a_refresh(pipeline: Pipeline) -> None:
+    """The API answers a repeated first page from its cache; the moment a refresh makes a new
+    matching article visible, the same request finds it (no stale answer, not even briefly)."""
+    marker = "zq" + "".join(chr(ord("a") + int(c, 16) % 26) for c in uuid.uuid4().hex[:10])
+
+    def text(n: int) -> dict[str, Any]:
+        words = " ".join("zq" + uuid.uuid4().hex[:8].translate(str.maketrans("0123456789", "ghijklmnop"))
+                         for _ in range(12))
+        return {"format": "text", "source": {"name": "tests"},
+                "content": f"Report {n} on {marker}\nThe {marker} report number {n}: {words}."}
+
+    def ids(answer: dict[str, Any]) -> list[str]:
+        return [r["id"] for r in answer["results"]]
+
+    first = await pipeline.submit(text(1))
+    await pipeline.wait_for_article(first)
+    fresh = (await pipeline.search.get("/search", params={"q": marker})).json()
+    again = (await pipeline.search.get("/search", params={"q": marker})).json()
+    assert ids(fresh) == [first] and {k: v for k, v in again.items() if k != "took_ms"} == \
+        {k: v for k, v in fresh.items() if k != "took_ms"}
+    metrics = (await pipeline.search.get("/metrics/")).text
+    assert 'newsflow_search_cache_total{result="hit"}' in metrics
+    second = await pipeline.submit(text(2))
+    # Not forcing a refresh: the index's own refresh makes it visible; the API must see it then.
+    await pipeline.wait_for_article(second)
+    after = (await pipeline.search.get("/search", params={"q": marker})).json()
+    assert sorted(ids(after)) == sorted([first, second]) and after["total"] == 2
