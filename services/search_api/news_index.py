@@ -53,6 +53,8 @@ class NewsIndex:
                  queue_seconds: float = 5.0, cache: AnswerCache | None = None) -> None:
         self.es = es
         self.cache = cache  # first pages' answers (None: every search goes to Elasticsearch)
+        self._reading: asyncio.Task[int] | None = None  # the generation read in flight
+        self._next: asyncio.Task[int] | None = None  # the one after it, which new calls share
         self.alias = alias
         self._bounds: dict[str, Any] | None = None
         self._bounds_at = 0.0
@@ -110,7 +112,28 @@ class NewsIndex:
     async def generation(self) -> int:
         """The index's refresh generation: refreshes that changed what searches see, summed
         over every copy of every shard (services/search_api/cache.py: why that makes the
-        answer cache exact)."""
+        answer cache exact), as read *after* this call began.
+
+        Callers share reads: with one read in flight (begun before this call, so possibly
+        older than what it must see), this call waits for the next read, which every call
+        arriving meanwhile shares; under load that is one read per round trip, not one per
+        search."""
+        reading = self._reading
+        if reading is None or reading.done():
+            reading = self._reading = asyncio.create_task(self._read_generation())
+            return await asyncio.shield(reading)
+        if self._next is None:  # the read in flight may predate this call: wait for the next
+            self._next = asyncio.create_task(self._read_after(reading))
+        return await asyncio.shield(self._next)
+
+    async def _read_after(self, current: asyncio.Task[int]) -> int:
+        with contextlib.suppress(Exception):
+            await current
+        # Now the read in flight: calls from here on wait for the one after it.
+        self._reading, self._next = asyncio.current_task(), None
+        return await self._read_generation()
+
+    async def _read_generation(self) -> int:
         stats = await self._call(self.es.indices.stats, index=self.alias, metric="refresh",
                                  filter_path="_all.total.refresh")
         refresh = stats["_all"]["total"]["refresh"]

@@ -71,3 +71,30 @@ async def test_a_cursor_opens_one_point_in_time_and_closing_frees_it() -> None:
     assert es.searches[0]["pit"] == {"id": "pit-9", "keep_alive": "1m"}
     await index.close_pit("pit-9")
     assert es.closed == ["pit-9"]
+
+
+class Refreshing:
+    """`indices.stats` as a node answers it: the generation as it is when the read reaches it."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.reads = 0
+        self.indices = self
+
+    async def stats(self, **_: Any) -> dict[str, Any]:
+        self.reads += 1
+        seen = self.generation
+        await asyncio.sleep(0.05)
+        return {"_all": {"total": {"refresh": {"total": seen, "external_total": seen}}}}
+
+
+async def test_generation_reads_are_shared_but_never_older_than_the_call() -> None:
+    es = Refreshing()
+    index = NewsIndex(es, "news")  # type: ignore[arg-type]
+    first = asyncio.create_task(index.generation())
+    await asyncio.sleep(0.01)  # the first read is in flight, and has seen generation 0
+    es.generation = 1  # a refresh lands
+    later = await asyncio.gather(*(index.generation() for _ in range(20)))
+    assert await first == 0
+    assert later == [1] * 20  # they waited for the read after theirs began, and shared it
+    assert es.reads == 2
