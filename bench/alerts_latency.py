@@ -18,6 +18,7 @@ the spike alert's webhook; and a breaking subscription (3 sources) on a fresh wo
 reports of one story from three publishers, timed from the third POST to the breaking alert.
 
     .venv/bin/python -m bench.alerts_latency ../shared/data/bbc [--articles 60 --rate 2 --rounds 10]
+        [--shards 2: the subscriptions split over two matchers, each article through both]
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ async def run_with(args: argparse.Namespace, mailbox: Any) -> None:
     # The background subscriptions belong to the bench's key, which then makes the probes too.
     settings, services = await start_namespace("bench", {
         "NEWSFLOW_OUTBOUND_ALLOW": "127.0.0.1", "NEWSFLOW_MAX_SUBSCRIPTIONS_PER_KEY": "10000000",
-        **mailbox.env(), **LOCAL_CHAT_PATTERNS})
+        "NEWSFLOW_SHARDS": str(args.shards), **mailbox.env(), **LOCAL_CHAT_PATTERNS})
 
     records = read_bbc(args.data_dir)
     titles = [r["title"] for r in records]
@@ -133,7 +134,9 @@ async def run_with(args: argparse.Namespace, mailbox: Any) -> None:
     print(f"{args.subscriptions} background subscriptions written in "
           f"{time.perf_counter() - started:.1f} s")
 
-    services.up()
+    services.up()  # the matcher of shard 0; one more per further shard
+    for shard in range(1, args.shards):
+        services.add("alerts", {"NEWSFLOW_SHARD": str(shard)})
     received: dict[str, float] = {}
     background = [0]
     chats: dict[str, dict[str, float]] = {"slack": {}, "teams": {}}  # article URL → receipt
@@ -336,6 +339,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0, help="articles per second")
     parser.add_argument("--new-subscriptions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10, help="spike and breaking rounds each")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="matcher shards (NEWSFLOW_SHARDS), one matcher process each")
     parser.add_argument("--background-webhooks", action="store_true",
                         help="give every background subscription a webhook too (to the same receiver)")
     asyncio.run(run(parser.parse_args()))

@@ -13,22 +13,36 @@ Prints per mix the indexed matcher's articles/s (median of passes), candidates a
 article, the brute-force rate (every subscription for every article) on a sample, the ratio,
 and peak memory. The brute-force sample's matches must equal the indexed ones.
 
+With --shards N the subscriptions are split as the matcher splits them (`shard_of` their ids)
+and each shard runs in a process of its own, one after the other (one core each, as one matcher
+per shard would): per shard, its subscriptions, distinct queries, articles/s, peak memory and
+memory per subscription (peak less the memory before the first subscription). Every article
+reaches every shard, so the deployment's rate is its slowest shard's.
+
     .venv/bin/python -m bench.alerts_match ../shared/data/bbc [--mix plain|full|both]
+    .venv/bin/python -m bench.alerts_match ../shared/data/bbc --subscriptions 1000000 --shards 4
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import re
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+
 from bench.data import enriched_bbc
 from services.alerts.candidates import SubscriptionIndex, document_frequencies
+from shared.contracts.alerts import shard_of
 from shared.query import ArticleView, NotExact, SubscriptionQuery
 from shared.settings import get_settings
 
@@ -93,17 +107,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mb() -> float:
+    """Resident memory now (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+
 def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse.Namespace,
             mix: str) -> float:
     index = SubscriptionIndex(document_frequencies(views))
+    before = rss_mb()
+    generated = [(f"s{n}", query, filters)
+                 for n, (query, filters) in enumerate(generate(docs, args.subscriptions, mix=mix))]
+    if args.shard is not None:
+        generated = [row for row in generated if shard_of(row[0], args.shards) == args.shard]
     started, refused = time.perf_counter(), 0
-    for n, (query, filters) in enumerate(generate(docs, args.subscriptions, mix=mix)):
+    for sid, query, filters in generated:
         try:
-            index.add(f"s{n}", SubscriptionQuery.compile(query, filters))
+            # As the matcher does: a query some subscription already asks is not compiled again.
+            index.add(sid, index.compiled(query, filters) or SubscriptionQuery.compile(query, filters))
         except NotExact:
             refused += 1
-    print(f"[{mix}] {len(index.subscriptions)} subscriptions indexed in "
-          f"{time.perf_counter() - started:.1f} s ({refused} refused); always-checked {len(index.always)}")
+    took = time.perf_counter() - started
+    del generated
+    gc.collect()
+    # What the index holds: resident memory now (the generated list let go) less before it was
+    # made; memory the allocator keeps from the list counts against the index.
+    held = rss_mb() - before
+    print(f"[{mix}] {len(index)} subscriptions ({len(index.queries)} distinct queries) indexed in "
+          f"{took:.1f} s ({refused} refused); always-checked {len(index.always)}; "
+          f"{held:.0f} MB held, {held * 1024 / max(len(index), 1):.2f} KB per subscription")
 
     rates, matches = [], 0
     for _ in range(args.passes):
@@ -125,7 +157,31 @@ def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse
     assert brute == [sorted(index.matches(view)) for view in sample], "indexed and brute force disagree"
     print(f"[{mix}] brute force: {brute_rate:.1f} articles/s on {len(sample)} articles (same "
           f"matches); ratio {rate / brute_rate:.0f}x; peak memory so far {peak_rss_mb():.0f} MB")
+    if args.shard is not None:
+        print(f"SHARD {args.shard} {len(index)} {len(index.queries)} {rate:.1f} {peak_rss_mb():.1f} "
+              f"{held * 1024 / max(len(index), 1):.3f}")
     return rate
+
+
+def run_shards(args: argparse.Namespace) -> None:
+    """Each shard in its own process, one at a time; then the table."""
+    rows = []
+    for shard in range(args.shards):
+        command = [sys.executable, "-m", "bench.alerts_match", str(args.data_dir), "--subscriptions",
+                   str(args.subscriptions), "--shards", str(args.shards), "--shard", str(shard),
+                   "--passes", str(args.passes), "--brute-sample", str(args.brute_sample), "--mix", args.mix]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        print(output, end="", flush=True)
+        rows += [line.split()[1:] for line in output.splitlines() if line.startswith("SHARD ")]
+    table = Table(title=f"{args.subscriptions} subscriptions in {args.shards} shards ({args.mix} mix), "
+                        "one core each")
+    for column in ("shard", "subscriptions", "distinct queries", "articles/s", "peak MB", "KB/subscription"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=120).print(table)
+    print(f"the deployment's rate (its slowest shard): {min(float(r[3]) for r in rows):.1f} articles/s; "
+          f"memory per subscription, median of shards: {statistics.median(float(r[5]) for r in rows):.2f} KB")
 
 
 def main() -> None:
@@ -135,7 +191,14 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--brute-sample", type=int, default=20)
     parser.add_argument("--mix", choices=["plain", "full", "both"], default="both")
+    parser.add_argument("--shards", type=int, default=1, help="split the subscriptions as the matcher does")
+    parser.add_argument("--shard", type=int, help=argparse.SUPPRESS)  # one shard's process
     args = parser.parse_args()
+    if args.shards > 1 and args.shard is None:
+        if args.mix == "both":
+            args.mix = "full"
+        run_shards(args)
+        return
 
     docs = enriched_bbc(args.data_dir, get_settings().cache_dir / "bench")
     print(f"{len(docs)} articles; memory before subscriptions {peak_rss_mb():.0f} MB")

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     dead_letter_max_ratio: float = Field(default=0.5, gt=0, le=1)
     dead_letter_window: int = Field(default=200, ge=1)
     heartbeat_seconds: float = Field(default=5.0, gt=0)  # a worker says it is alive this often
+    # A sharded stage (the alert matcher: a row of the topology table with `sharded`) splits its
+    # state into `shards` parts; a worker holds shard `shard` and reads the whole input in that
+    # shard's consumer group. Every process is given the same `shards` (the monitor watches each
+    # shard's group); 1 is today's single group.
+    shards: int = Field(default=1, ge=1, le=256)
+    shard: int = Field(default=0, ge=0)
     # "<stage>:<text>": that stage rejects messages containing the text (for drills and tests of
     # the dead-letter and replay path; empty in production).
     inject_failure: str = ""
@@ -248,6 +254,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """`NEWSFLOW_KAFKA_SSL_CA_FILE=` unsets it (an empty path would be the current directory)."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _shard_within_shards(self) -> Settings:
+        if self.shard >= self.shards:
+            raise ValueError(f"NEWSFLOW_SHARD={self.shard} must be below NEWSFLOW_SHARDS={self.shards}")
+        return self
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> Settings:

@@ -288,7 +288,9 @@ def acls(component: Component) -> list[dict[str, Any]]:
              for t in read]
     rules += [_acl("topic", t.value, ["Describe", "Write"]) for t in written if t not in read]
     if isinstance(component, StageSpec) and component.reads is not None:
-        rules.append(_acl("group", component.consumer_group(settings), ["Read", "Describe"]))
+        # A sharded stage's groups are `<group>.shard-<n>`: the prefix covers any shard count.
+        rules.append(_acl("group", component.consumer_group(settings), ["Read", "Describe"],
+                          pattern="prefix" if component.sharded else "literal"))
     elif getattr(component, "watches_all", False):
         rules.append(_acl("group", "newsflow-", ["Describe"], pattern="prefix"))
     return rules

@@ -293,7 +293,7 @@ def status_table() -> RichTable:
     for column in ("stage", "status", "workers", "in/s", "lag", "lag s", "p99 s", "dead letters"):
         table.add_column(column, justify="left" if column in ("stage", "status") else "right")
     for group in overview["groups"]:
-        stage = group["stage"]
+        stage = group["name"]
         p99 = overview["latency"].get(stage, {}).get("p99")
         table.add_row(stage, f"[{STATUS_STYLE.get(group['status'], '')}]{group['status']}",
                       str(len(group["workers"])), f"{rates.get(group['topic'], 0):.1f}",

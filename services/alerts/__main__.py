@@ -1,7 +1,9 @@
 """python -m services.alerts: news.enriched → news.alerts, every subscription matched in process.
 
-The API-keys, subscriptions and signals tables are read whole before the first article (a
-revoked key's subscriptions match nothing from the moment its row arrives), so a restarted
+With NEWSFLOW_SHARDS > 1 a matcher holds the subscriptions of shard NEWSFLOW_SHARD only and
+reads every enriched article in that shard's consumer group (docs/alerts.md, "A million
+subscriptions"). The API-keys, subscriptions and signals tables are read whole before the
+first article (a revoked key's subscriptions match nothing from the moment its row arrives), so a restarted
 matcher never misses a subscription and counts spikes and breaking stories on from where the
 last one stopped; alert ids are deterministic, so a replayed batch repeats ids and the
 deliverer drops the repeats.
@@ -73,6 +75,7 @@ async def make_sink(producer: Any, consumer: Any) -> AlertSink:
     keys = Table(settings, Topic.API_KEYS, ApiKey)
     keys.listeners.append(live.on_key)
     subscriptions = Table(settings, Topic.SUBSCRIPTIONS, Subscription)
+    subscriptions.keep = lambda _row: False  # its shard's rows live in `live`, not twice
     subscriptions.listeners.append(live.on_change)
     signals = Table(settings, Topic.SIGNALS, SignalState)
     signals.keep = lambda _row: False  # the rows live in `live.signals`, not twice

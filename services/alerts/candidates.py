@@ -6,67 +6,100 @@ child's; a NOT requires nothing). Each construct names its own keys: a word its 
 prefix its first three letters, a fuzzy word its deletion variants, a keyword its value. An
 article is checked only against the subscriptions indexed under a key it has, plus the few
 that require nothing. A subscription is never missed: its keys are a necessary condition of
-matching.
+matching. Subscriptions asking the same query (and filters) share one compiled query, tested
+once per article.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from shared.query import ArticleView, SubscriptionQuery
 from shared.query.constructs import Key, Predicate, value_reader
+
+QueryKey = tuple[str | None, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
+def query_key(query: str | None, filters: Mapping[str, Sequence[str]]) -> QueryKey:
+    return query, tuple(sorted((name, tuple(values)) for name, values in filters.items() if values))
+
+
+class Shared:
+    """One distinct query and every subscription that asks it: popular queries repeat ("bitcoin",
+    a leader's name), so a query is compiled, held and tested once however many ask it."""
+
+    __slots__ = ("certain", "keys", "query", "subscribers", "test")
+
+    def __init__(self, query: SubscriptionQuery, keys: frozenset[Key] | None) -> None:
+        self.query = query
+        self.test: Predicate = query.test
+        self.keys = keys
+        self.certain = keys is not None and query.certain
+        self.subscribers: set[str] = set()
 
 
 class SubscriptionIndex:
     def __init__(self, rarity: Mapping[str, float] | None = None) -> None:
         self.rarity = dict(rarity or {})
-        # key family → value → subscription ids; a family with no subscription is not kept, so
-        # an article's values in it (its prefixes, its fuzzy variants) are never computed.
-        self.by_family: dict[str, dict[str, set[str]]] = {}
-        # The same for subscriptions that match every (non-duplicate) article having one of
-        # their keys (a word, a keyword, an OR of them): most matches are these, and they are
-        # collected by set unions, with no evaluation and no Python loop over them.
-        self.certain_by_family: dict[str, dict[str, set[str]]] = {}
-        self.always: set[str] = set()
-        self.subscriptions: dict[str, SubscriptionQuery] = {}
-        self.tests: dict[str, Predicate] = {}
-        self.keys_of: dict[str, frozenset[Key]] = {}
-        self.certain: set[str] = set()
+        self.queries: dict[QueryKey, Shared] = {}
+        self.of: dict[str, Shared] = {}  # subscription id → its query
+        # key family → value → queries; a family with no query is not kept, so an article's
+        # values in it (its prefixes, its fuzzy variants) are never computed.
+        self.by_family: dict[str, dict[str, set[Shared]]] = {}
+        # The same for queries that match every (non-duplicate) article having one of their
+        # keys (a word, a keyword, an OR of them): most matches are these, and they are
+        # collected by set unions, with no evaluation.
+        self.certain_by_family: dict[str, dict[str, set[Shared]]] = {}
+        self.always: set[Shared] = set()
+
+    def __len__(self) -> int:
+        return len(self.of)
+
+    def compiled(self, query: str | None, filters: Mapping[str, Sequence[str]]) -> SubscriptionQuery | None:
+        """The query already held, if some subscription asks it: no need to compile it again."""
+        shared = self.queries.get(query_key(query, filters))
+        return None if shared is None else shared.query
+
+    def query_of(self, subscription_id: str) -> SubscriptionQuery:
+        return self.of[subscription_id].query
 
     def add(self, subscription_id: str, subscription: SubscriptionQuery) -> None:
         self.remove(subscription_id)
-        self.subscriptions[subscription_id] = subscription
-        self.tests[subscription_id] = subscription.test
-        keys = subscription.requirement(self.rarity)
-        if keys is None:
-            self.always.add(subscription_id)
-            return
-        self.keys_of[subscription_id] = keys
-        families = self.by_family
-        if subscription.certain:
-            self.certain.add(subscription_id)
-            families = self.certain_by_family
-        for family, value in keys:
-            families.setdefault(family, defaultdict(set))[value].add(subscription_id)
+        key = query_key(subscription.query, subscription.filters)
+        shared = self.queries.get(key)
+        if shared is None:
+            shared = self.queries[key] = Shared(subscription, subscription.requirement(self.rarity))
+            if shared.keys is None:
+                self.always.add(shared)
+            else:
+                families = self.certain_by_family if shared.certain else self.by_family
+                for family, value in shared.keys:
+                    families.setdefault(family, defaultdict(set))[value].add(shared)
+        shared.subscribers.add(subscription_id)
+        self.of[subscription_id] = shared
 
     def remove(self, subscription_id: str) -> None:
-        self.subscriptions.pop(subscription_id, None)
-        self.tests.pop(subscription_id, None)
-        self.always.discard(subscription_id)
-        families = self.certain_by_family if subscription_id in self.certain else self.by_family
-        self.certain.discard(subscription_id)
-        for family, value in self.keys_of.pop(subscription_id, frozenset()):
+        shared = self.of.pop(subscription_id, None)
+        if shared is None:
+            return
+        shared.subscribers.discard(subscription_id)
+        if shared.subscribers:
+            return
+        del self.queries[query_key(shared.query.query, shared.query.filters)]
+        self.always.discard(shared)
+        families = self.certain_by_family if shared.certain else self.by_family
+        for family, value in shared.keys or ():
             values = families[family]
-            values[value].discard(subscription_id)
+            values[value].discard(shared)
             if not values[value]:
                 del values[value]
                 if not values:
                     del families[family]
 
     @staticmethod
-    def _having_keys(article: ArticleView, families: dict[str, dict[str, set[str]]]) -> set[str]:
-        found: set[str] = set()
+    def _having_keys(article: ArticleView, families: dict[str, dict[str, set[Shared]]]) -> set[Shared]:
+        found: set[Shared] = set()
         for family, values in families.items():
             keys = values.keys()
             for group in value_reader(family)(article):
@@ -76,20 +109,24 @@ class SubscriptionIndex:
 
     def candidates(self, article: ArticleView) -> set[str]:
         """Every subscription the article could match: those to check and the certain ones."""
-        return self.always | self._having_keys(article, self.by_family) | \
+        queries = self.always | self._having_keys(article, self.by_family) | \
             self._having_keys(article, self.certain_by_family)
+        return {sid for shared in queries for sid in shared.subscribers}
 
     def matches(self, article: ArticleView) -> list[str]:
         """In no particular order: an article's alerts are independent events with their own ids."""
         if article.is_duplicate:
             return []
-        tests = self.tests
-        to_check = self.always | self._having_keys(article, self.by_family)
-        return [*self._having_keys(article, self.certain_by_family),
-                *(sid for sid in to_check if tests[sid](article))]
+        found: list[str] = []
+        for shared in self._having_keys(article, self.certain_by_family):
+            found.extend(shared.subscribers)
+        for shared in self.always | self._having_keys(article, self.by_family):
+            if shared.test(article):
+                found.extend(shared.subscribers)
+        return found
 
     def brute_force(self, article: ArticleView) -> list[str]:
-        return sorted(sid for sid, sub in self.subscriptions.items() if sub.matches(article))
+        return sorted(sid for sid, shared in self.of.items() if shared.query.matches(article))
 
 
 def document_frequencies(articles: Iterable[ArticleView]) -> dict[str, float]:

@@ -10,7 +10,7 @@ import threading
 
 from services.alerts.candidates import SubscriptionIndex
 from services.alerts.signals import Signals
-from shared.contracts.alerts import AlertEvent, ApiKey, MatchedTerms, Subscription
+from shared.contracts.alerts import AlertEvent, ApiKey, MatchedTerms, Subscription, shard_of
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
 from shared.query import ArticleView, QuerySyntaxError, SubscriptionQuery, snippet
@@ -35,10 +35,13 @@ def _signal_shape(subscription: Subscription | None) -> tuple[object, ...] | Non
 
 class LiveSubscriptions:
     """Kept current by the table's listener (on the event loop) while `alerts_for` runs in a
-    worker thread: one lock guards the index."""
+    worker thread: one lock guards the index. Holds the subscriptions of its shard only
+    (`shard_of`; every subscription with one shard)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.signals = Signals(settings or Settings())
+        settings = settings or Settings()
+        self.shards, self.shard = settings.shards, settings.shard
+        self.signals = Signals(settings, self.mine)
         self.index = SubscriptionIndex()
         self.subscriptions: dict[str, Subscription] = {}
         self.revoked: set[str] = set()  # key ids: their subscriptions match nothing
@@ -54,7 +57,12 @@ class LiveSubscriptions:
                 self.index.remove(sid)
                 del self.subscriptions[sid]
 
+    def mine(self, subscription_id: str) -> bool:
+        return shard_of(subscription_id, self.shards) == self.shard
+
     def on_change(self, key: str, subscription: Subscription | None) -> None:
+        if not self.mine(key):
+            return  # another shard's: never held here
         with self._lock:
             self.index.remove(key)
             before = self.subscriptions.pop(key, None)
@@ -63,8 +71,10 @@ class LiveSubscriptions:
             if subscription is None or not subscription.active or subscription.kind == "ops" \
                     or subscription.owner in self.revoked:
                 return
+            filters = filters_by_facet(subscription)
             try:
-                compiled = SubscriptionQuery.compile(subscription.query, filters_by_facet(subscription))
+                compiled = self.index.compiled(subscription.query, filters) or \
+                    SubscriptionQuery.compile(subscription.query, filters)
             except QuerySyntaxError as exc:  # the API refuses these; an old row may still have one
                 log.error("subscription %s cannot be matched: %s", key, exc.reason)
                 return
@@ -78,7 +88,7 @@ class LiveSubscriptions:
         view = ArticleView.of(to_document(article))
         with self._lock:
             # Explained here, for the few that matched: which words, where (never for candidates).
-            matched = [(self.subscriptions[sid], self.index.subscriptions[sid].explain(view))
+            matched = [(self.subscriptions[sid], self.index.query_of(sid).explain(view))
                        for sid in self.index.matches(view)]
         summary = (article.subtitle or article.body or "")[:SUMMARY_CHARS] or None
         events = []

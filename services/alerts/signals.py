@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.alerts.breaking import forget_before, heard, sources_within, voice
@@ -44,8 +45,9 @@ SHOWN = 5  # top entities and sources in a spike alert; 3 samples
 
 
 class Signals:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, mine: Callable[[str], bool] = lambda _sid: True) -> None:
         self.windows = windows(settings)
+        self.mine = mine  # which subscriptions' rows this matcher keeps (its shard's)
         self.rows: dict[str, SignalState] = {}
         self.by_subscription: dict[str, set[str]] = {}  # subscription id → its row keys
         self.changed: dict[str, SignalState | None] = {}  # to write after the batch (None: delete)
@@ -55,6 +57,8 @@ class Signals:
     # -- the table ---------------------------------------------------------------------
     def on_row(self, key: str, row: SignalState | None) -> None:
         """The table's listener: other matchers' rows, and the echo of ours."""
+        if row is not None and not self.mine(row.subscription_id):
+            return  # another shard's subscription
         with self._lock:
             mine = self.rows.get(key)
             if row is None:

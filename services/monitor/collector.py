@@ -158,7 +158,8 @@ class Collector:
             if state.last_total is not None and now > state.last_at:
                 state.rates.add(now, max(0, total - state.last_total) / (now - state.last_at))
             state.last_total, state.last_at = total, now
-        self.groups = [await self._group(stage, now) for stage in consuming_stages()]
+        self.groups = [await self._group(stage, shard, now) for stage in consuming_stages()
+                       for shard in range(len(stage.consumer_groups(self.settings)))]
         unknown = any(state.oldest_at is None and any(p.end > p.begin for p in state.partitions.values())
                       for state in self.topics.values())
         since = now - self.oldest_checked
@@ -176,7 +177,7 @@ class Collector:
         for topic, state in self.topics.items():
             TOPIC_END_OFFSET.labels(topic.value).set(sum(p.end for p in state.partitions.values()))
         for group in self.groups:
-            stage = group["stage"]
+            stage = group["name"]
             CONSUMER_LAG.labels(stage).set(group["lag"])
             CONSUMER_LAG_SECONDS.labels(stage).set(group["lag_seconds"])
             GROUP_STATUS.labels(stage).set(STATUS_VALUE[Status(group["status"])])
@@ -219,13 +220,16 @@ class Collector:
         return [b for b in self.heartbeats.values()
                 if b.stage == stage and not b.stopping and now - b.updated_at.timestamp() <= limit]
 
-    async def _group(self, stage: Any, now: float) -> dict[str, Any]:
+    async def _group(self, stage: Any, shard: int, now: float) -> dict[str, Any]:
+        """One consumer group: a stage's, or one shard's of a sharded stage (named
+        `<stage>.shard-<n>` in notices, metrics and the CLI)."""
         assert self._admin is not None and stage.reads is not None
-        group = stage.consumer_group(self.settings)
+        group = stage.consumer_group(self.settings, shard)
+        sharded = len(stage.consumer_groups(self.settings)) > 1
         committed = await self._admin.list_consumer_group_offsets(group)
         name = topic_name(self.settings, stage.reads)
         topic = self.topics[stage.reads]
-        workers = self.live_workers(stage.stage.value, now)
+        workers = [w for w in self.live_workers(stage.stage.value, now) if w.group in (None, group)]
         partitions: list[dict[str, Any]] = []
         for number, part in sorted(topic.partitions.items()):
             meta = committed.get(TopicPartition(name, number))
@@ -244,6 +248,7 @@ class Collector:
             status = Status.WARN  # consuming, but a background task of a worker is down
         return {
             "stage": stage.stage.value, "group": group, "topic": stage.reads.value,
+            "name": f"{stage.stage.value}.shard-{shard}" if sharded else stage.stage.value,
             "writes": stage.writes.value, "status": status.value,
             "lag": sum(p["lag"] for p in partitions),
             "lag_seconds": max((p["lag_seconds"] for p in partitions), default=0.0),

@@ -29,7 +29,7 @@ class OpsNotifier:
         """(stage, title, detail) of what changed since the last look."""
         found = []
         for group in groups:
-            stage, status = group["stage"], group["status"]
+            stage, status = group["name"], group["status"]
             before = self.statuses.get(stage)
             self.statuses[stage] = status
             if before is not None and before != status:

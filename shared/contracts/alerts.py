@@ -285,5 +285,12 @@ class SignalState(Message):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+def shard_of(subscription_id: str, shards: int) -> int:
+    """Which matcher shard holds a subscription: stable across processes and restarts."""
+    if shards <= 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(subscription_id.encode(), digest_size=8).digest(), "big") % shards
+
+
 def signal_key(subscription_id: str, partition: int) -> str:
     return f"{subscription_id}/{partition}"

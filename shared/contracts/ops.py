@@ -18,6 +18,7 @@ class WorkerHeartbeat(Message):
 
     stage: Stage
     instance: str
+    group: str | None = None  # its consumer group (a sharded stage has one per shard)
     partitions: list[int] = Field(default_factory=list)
     processed: int = 0
     dead_lettered: int = 0

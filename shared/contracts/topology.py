@@ -106,12 +106,24 @@ class StageSpec(BaseModel):
     port: int
     api: bool = False
     scaling: Scaling = Scaling.PARTITIONS
+    # Its state split into `settings.shards` parts (subscriptions, by `shard_of`): one consumer
+    # group per shard, each reading every input record; replicas of a shard share its partitions.
+    sharded: bool = False
 
     def outputs(self) -> tuple[Topic | Sink, ...]:
         return (self.writes, *self.records)
 
-    def consumer_group(self, settings: Settings) -> str:
-        return settings.consumer_group(self.stage.value)
+    def consumer_group(self, settings: Settings, shard: int | None = None) -> str:
+        """Its group; a sharded stage's is the shard's (`shard`, else the settings' own)."""
+        group = settings.consumer_group(self.stage.value)
+        if self.sharded and settings.shards > 1:
+            return f"{group}.shard-{settings.shard if shard is None else shard}"
+        return group
+
+    def consumer_groups(self, settings: Settings) -> list[str]:
+        """Every group of the stage: one, or one per shard."""
+        shards = settings.shards if self.sharded else 1
+        return [self.consumer_group(settings, shard) for shard in range(shards)]
 
     @property
     def name(self) -> str:
@@ -169,7 +181,7 @@ TOPOLOGY: tuple[StageSpec, ...] = (
     # so they keep flowing while Elasticsearch is down.
     StageSpec(stage=Stage.ALERTING, service="alerts", reads=Topic.ENRICHED, writes=Topic.ALERTS,
               records=(Topic.SIGNALS,), follows=(Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.SIGNALS),
-              port=9405),
+              port=9405, sharded=True),
     StageSpec(stage=Stage.DELIVERY, service="delivery", reads=Topic.ALERTS, writes=Sink.CHANNELS,
               records=(Topic.DELIVERIES, Topic.ENDPOINTS),
               follows=(Topic.SUBSCRIPTIONS, Topic.API_KEYS, Topic.DELIVERIES, Topic.ENDPOINTS),

@@ -120,7 +120,8 @@ class StageRuntime:
     def beat(self, stopping: bool = False) -> WorkerHeartbeat:
         assignment = getattr(self.consumer, "assignment", None)
         partitions = sorted(tp.partition for tp in assignment()) if assignment else []
-        return WorkerHeartbeat(stage=self.spec.stage, instance=self.instance, partitions=partitions,
+        return WorkerHeartbeat(stage=self.spec.stage, instance=self.instance,
+                               group=self.spec.consumer_group(self.settings), partitions=partitions,
                                processed=self.processed, dead_lettered=self.dead_lettered,
                                started_at=self.started_at, stopping=stopping,
                                metrics_port=self.metrics_port, tasks_down=tasks.down())

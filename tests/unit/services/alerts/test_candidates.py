@@ -98,3 +98,20 @@ def test_removed_and_replaced_subscriptions_stop_matching() -> None:
     assert index.matches(view) == []
     index.remove("s1")
     assert index.candidates(view) == set() and index.by_family == {}
+
+
+def test_subscriptions_asking_one_query_share_it_until_the_last_one_goes() -> None:
+    index = SubscriptionIndex()
+    view = ArticleView.of({"stems": "talk", "title_stems": "", "is_duplicate": False})
+    index.add("s1", SubscriptionQuery.compile("talks"))
+    index.add("s2", SubscriptionQuery.compile("talks"))
+    index.add("s3", SubscriptionQuery.compile("talks", {"countries": ["KP"]}))  # filters differ
+    assert len(index.queries) == 2 and index.compiled("talks", {}) is index.query_of("s2")
+    assert sorted(index.matches(view)) == ["s1", "s2"] and {"s1", "s2"} <= index.candidates(view)
+    index.remove("s1")
+    assert index.matches(view) == ["s2"]
+    index.add("s2", SubscriptionQuery.compile("missile"))
+    assert index.matches(view) == [] and index.compiled("talks", {}) is None
+    index.remove("s2")
+    index.remove("s3")
+    assert index.queries == {} and index.by_family == {} and index.certain_by_family == {}

@@ -76,3 +76,21 @@ def test_an_alert_says_which_words_matched_where_with_a_passage() -> None:
     assert [(m.field, m.terms) for m in alert.matched] == [("title", ["guterres"]),
                                                            ("text", ["chief arrived"])]
     assert alert.snippet == "Guterres visits Pyongyang The UN chief arrived."
+
+
+def test_shards_hold_disjoint_subscriptions_and_together_tell_every_alert() -> None:
+    from shared.settings import Settings
+
+    whole = LiveSubscriptions()
+    shards = [LiveSubscriptions(Settings(shards=3, shard=n)) for n in range(3)]
+    for n in range(60):
+        query = "Guterres" if n % 2 else "Pyongyang OR Feltman"  # two queries, each asked 30 times
+        for live in (whole, *shards):
+            live.on_change(f"s{n}", subscription(f"s{n}", query=query))
+    held = [set(live.subscriptions) for live in shards]
+    assert sum(map(len, held)) == 60 and set().union(*held) == set(whole.subscriptions)
+    assert all(held) and not any(a & b for i, a in enumerate(held) for b in held[i + 1:])
+    told = sorted(alert.alert_id for live in shards for alert in live.alerts_for(article("a1", "s1")))
+    assert len(told) == 60 and told == sorted(a.alert_id for a in whole.alerts_for(article("a1", "s1")))
+    # 60 subscriptions, two distinct queries: each compiled and held once
+    assert len(whole.index) == 60 and len(whole.index.queries) == 2

@@ -14,7 +14,7 @@ from tests.fakes import FakeProducer
 
 
 def group(stage: str, status: str, lag: int = 0) -> dict[str, Any]:
-    return {"stage": stage, "status": status, "lag": lag, "lag_seconds": 3.0 * lag, "workers": [],
+    return {"stage": stage, "name": stage, "status": status, "lag": lag, "lag_seconds": 3.0 * lag, "workers": [],
             "partitions": [{"status": "STOP" if status == "ERR" else "OK"}]}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from shared.contracts.catalog import MESSAGE_OF_TOPIC
 from shared.contracts.topology import (
     PIPELINE,
@@ -42,3 +44,22 @@ def test_groups_and_topics_follow_the_namespace() -> None:
     assert spec(Stage.ENRICHMENT).consumer_group(settings) == "ns.newsflow-enrichment"
     assert topic_name(settings, Topic.RAW) == "ns.news.raw"
     assert len({s.consumer_group(settings) for s in TOPOLOGY}) == len(TOPOLOGY)
+
+
+def test_a_sharded_stage_has_a_group_per_shard_and_others_keep_theirs() -> None:
+    from shared.contracts.alerts import shard_of
+
+    alerting, indexing = spec(Stage.ALERTING), spec(Stage.INDEXING)
+    one = Settings()
+    assert alerting.consumer_groups(one) == [alerting.consumer_group(one)] == ["newsflow-alerting"]
+    two = Settings(shards=2, shard=1)
+    assert alerting.consumer_group(two) == "newsflow-alerting.shard-1"
+    assert alerting.consumer_groups(two) == ["newsflow-alerting.shard-0", "newsflow-alerting.shard-1"]
+    assert indexing.consumer_groups(two) == ["newsflow-indexing"]
+    with pytest.raises(ValueError, match="NEWSFLOW_SHARD=2 must be below NEWSFLOW_SHARDS=2"):
+        Settings(shards=2, shard=2)
+    counts = [0] * 4
+    for n in range(20_000):
+        counts[shard_of(f"sub_{n}", 4)] += 1
+    assert all(4_500 < count < 5_500 for count in counts)  # even, whatever the ids
+    assert {shard_of("sub_7", 1)} == {0} and shard_of("sub_7", 4) == shard_of("sub_7", 4)
