@@ -17,15 +17,17 @@ every older entry unreachable, and they age out.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from typing import Any
+
+import orjson
 
 from shared.runtime.metrics import SEARCH_CACHE
 
 
 def request_key(*bodies: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(bodies, sort_keys=True, default=str).encode()).hexdigest()
+    encoded = orjson.dumps(bodies, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(encoded).hexdigest()
 
 
 class AnswerCache:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 from elastic_transport import TlsError
 from elasticsearch import (
     ApiError,
@@ -22,6 +23,7 @@ from elasticsearch import (
     Elasticsearch,
     TransportError,
 )
+from elasticsearch.serializer import OrjsonSerializer
 
 from shared.contracts.document import INDEX_VERSION, MAPPINGS, DocField, add_words
 from shared.contracts.history import ALERT_MAPPINGS, DELIVERY_MAPPINGS, alerts_alias, deliveries_alias
@@ -38,10 +40,19 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class JsonThroughOrjson(OrjsonSerializer):
+    """orjson (a search answer with facets read in a fraction of json's time), with keys that
+    are str subclasses (our `DocField` names) written as the strings they are."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        return orjson.dumps(data, default=self.default, option=orjson.OPT_NON_STR_KEYS)
+
+
 def client_options(settings: Settings) -> dict[str, Any]:
     """Credentials and trust for the official client: an API key, else a user and password; a
-    CA file or a pinned certificate fingerprint (else certifi's CAs)."""
-    options: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True}
+    CA file or a pinned certificate fingerprint (else certifi's CAs); JSON through orjson."""
+    options: dict[str, Any] = {"request_timeout": 30, "retry_on_timeout": True,
+                               "serializer": JsonThroughOrjson()}
     if settings.elasticsearch_api_key is not None:
         options["api_key"] = settings.elasticsearch_api_key.get_secret_value()
     elif settings.elasticsearch_username and settings.elasticsearch_password is not None:

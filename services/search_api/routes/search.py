@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from services.search_api.cache import request_key
 from services.search_api.deps import NewsIndexDep
@@ -91,11 +92,12 @@ async def search(
     if last_page and pit_id:
         await index.close_pit(pit_id)
     # Plain JSON already (Elasticsearch's own values): FastAPI's jsonable_encoder would walk it
-    # again for nothing, 2.8 ms of CPU per page of 10 hits with facets (json.dumps: 0.2 ms).
-    answer = JSONResponse(result)
+    # again for nothing, 2.8 ms of CPU per page of 10 hits with facets (json.dumps: 0.2 ms,
+    # orjson a tenth of that).
+    body = orjson.dumps(result)
     if index.cache is not None and key is not None and generation is not None:
-        index.cache.put(key, generation, bytes(answer.body))
-    return answer
+        index.cache.put(key, generation, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant")

@@ -14,8 +14,8 @@ from tests.fakes import FakeProducer
 
 
 def group(stage: str, status: str, lag: int = 0) -> dict[str, Any]:
-    return {"stage": stage, "name": stage, "status": status, "lag": lag, "lag_seconds": 3.0 * lag, "workers": [],
-            "partitions": [{"status": "STOP" if status == "ERR" else "OK"}]}
+    return {"stage": stage, "name": stage, "status": status, "lag": lag, "lag_seconds": 3.0 * lag,
+            "workers": [], "partitions": [{"status": "STOP" if status == "ERR" else "OK"}]}
 
 
 async def test_changes_and_growth_go_to_active_ops_subscriptions() -> None:
