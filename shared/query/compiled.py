@@ -16,7 +16,7 @@ from shared.query.syntax import And, Near, Node, Not, Or, Term, parse
 NodeKind = Literal["leaf", "and", "or", "not"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Compiled:
     kind: NodeKind
     construct: Construct | None = None
@@ -130,7 +130,7 @@ def compile_node(node: Node) -> Compiled:
     return Compiled("leaf", construct=spec_of(field_name).build(node), source=node)
 
 
-@dataclass
+@dataclass(slots=True)
 class Query:
     """A query string, parsed and compiled; every error is a QuerySyntaxError."""
 

@@ -4,6 +4,8 @@ is one `FieldSpec` in `FIELDS`; the parser, search, alerts and the page's help r
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,7 +56,14 @@ def _forms(parts: list[tuple[str, int]]) -> list[tuple[tuple[tuple[str, ...], ..
             if not stems:
                 raise QuerySyntaxError(f"'{text}' has no letters or digits", position)
         combinations.setdefault(combination, set()).add(code)
-    return [(combination, frozenset(codes)) for combination, codes in combinations.items()]
+    # Interned (stems repeat across a million subscriptions, language sets are a handful).
+    return [(tuple(tuple(sys.intern(stem) for stem in stems) for stems in combination),
+             _language_set(frozenset(codes))) for combination, codes in combinations.items()]
+
+
+@functools.cache
+def _language_set(codes: frozenset[str]) -> frozenset[str]:
+    return codes
 
 
 def _one_word(text: str, position: int, what: str) -> str:
