@@ -36,7 +36,11 @@ class Shared:
         self.test: Predicate = query.test
         self.keys = keys
         self.certain = keys is not None and query.certain
-        self.subscribers: list[str] = []  # a list: most queries have one (a set costs 3×)
+        self.subscribers: list[str] = []  # a list: most queries have one (a set costs three times more)
+
+
+# key family → value → the query having it, or the queries (most values have one: no set)
+Families = dict[str, dict[str, "Shared | set[Shared]"]]
 
 
 class SubscriptionIndex:
@@ -46,11 +50,11 @@ class SubscriptionIndex:
         self.of: dict[str, Shared] = {}  # subscription id → its query
         # key family → value → queries; a family with no query is not kept, so an article's
         # values in it (its prefixes, its fuzzy variants) are never computed.
-        self.by_family: dict[str, dict[str, set[Shared]]] = {}
+        self.by_family: Families = {}
         # The same for queries that match every (non-duplicate) article having one of their
         # keys (a word, a keyword, an OR of them): most matches are these, and they are
         # collected by set unions, with no evaluation.
-        self.certain_by_family: dict[str, dict[str, set[Shared]]] = {}
+        self.certain_by_family: Families = {}
         self.always: set[Shared] = set()
 
     def __len__(self) -> int:
@@ -75,7 +79,14 @@ class SubscriptionIndex:
             else:
                 families = self.certain_by_family if shared.certain else self.by_family
                 for family, value in shared.keys:
-                    families.setdefault(family, defaultdict(set))[value].add(shared)
+                    values = families.setdefault(family, {})
+                    bucket = values.get(value)
+                    if bucket is None:
+                        values[value] = shared
+                    elif isinstance(bucket, Shared):
+                        values[value] = {bucket, shared}
+                    else:
+                        bucket.add(shared)
         shared.subscribers.append(subscription_id)
         self.of[subscription_id] = shared
 
@@ -91,20 +102,29 @@ class SubscriptionIndex:
         families = self.certain_by_family if shared.certain else self.by_family
         for family, value in shared.keys or ():
             values = families[family]
-            values[value].discard(shared)
-            if not values[value]:
+            bucket = values[value]
+            if isinstance(bucket, Shared):
                 del values[value]
                 if not values:
                     del families[family]
+                continue
+            bucket.discard(shared)
+            if len(bucket) == 1:
+                values[value] = next(iter(bucket))
 
     @staticmethod
-    def _having_keys(article: ArticleView, families: dict[str, dict[str, set[Shared]]]) -> set[Shared]:
+    def _having_keys(article: ArticleView, families: Families) -> set[Shared]:
         found: set[Shared] = set()
+        add = found.add
         for family, values in families.items():
             keys = values.keys()
             for group in value_reader(family)(article):
                 for value in keys & group:
-                    found |= values[value]
+                    bucket = values[value]
+                    if isinstance(bucket, Shared):
+                        add(bucket)
+                    else:
+                        found |= bucket
         return found
 
     def candidates(self, article: ArticleView) -> set[str]:

@@ -13,7 +13,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -41,6 +41,8 @@ class Evidence:
 
 
 class Construct(ABC):
+    __slots__ = ("test",)  # the commonest constructs have slots too: a million subscriptions
+
     # Having one of its keys means matching (one word, one keyword): no predicate to run.
     certain: bool = False
     # How dear its predicate is, 0 (set look-ups) to 3 (positions, edit distances): an AND
@@ -228,6 +230,8 @@ def _words_at(words: list[str], positions: Iterable[int], limit: int = 3) -> lis
 class Words(Construct):
     """Every word, in some word form, in one field (title or body-with-title)."""
 
+    __slots__ = ("certain", "stems", "target", "text")
+
     def __init__(self, target: TextTarget, stems: list[str], text: str) -> None:
         self.target, self.stems, self.text = target, stems, text
         self.certain = len(stems) == 1
@@ -335,6 +339,8 @@ class AnyForm(Construct):
     "ratifiera" finds French "ratifier" but not English "ratified" (whose English stem happens
     to be the French one), and an English query reads English articles exactly as before."""
 
+    __slots__ = ("certain", "cost", "forms")
+
     def __init__(self, forms: Sequence[Form]) -> None:
         self.forms = list(forms)
         # Its stem keys name the language (below): having one means the form matches.
@@ -357,7 +363,7 @@ class AnyForm(Construct):
             found = form.construct.requirement(rarity)
             if found is None:
                 return None
-            keys |= {(f"{family}@{language}", value) if family in STEM_FAMILIES else (family, value)
+            keys |= {(_tagged(family, language), value) if family in STEM_FAMILIES else (family, value)
                      for family, value in found for language in form.languages}
         return frozenset(keys)
 
@@ -369,6 +375,12 @@ class AnyForm(Construct):
     def highlight(self, fields: list[str]) -> list[dict[str, Any]]:
         # The forms differ in stems only; they mark the same words as written.
         return self.forms[0].construct.highlight(fields)
+
+
+@cache
+def _tagged(family: str, language: str) -> str:
+    """A stem family keyed in one language ("stem@de"), one string however many keys have it."""
+    return f"{family}@{language}"
 
 
 def _in_languages(languages: frozenset[str]) -> dict[str, Any]:
