@@ -146,6 +146,10 @@ def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse
             matches += len(index.matches(view))
         rates.append(len(docs) / (time.perf_counter() - started))
     rate = statistics.median(rates)
+    # Again after matching: a query's predicate is built the first time it is evaluated.
+    held = rss_mb() - before
+    print(f"[{mix}] after matching: {held:.0f} MB held, {held * 1024 / max(len(index), 1):.2f} KB "
+          "per subscription")
     candidates = sum(len(index.candidates(view)) for view in views[:200]) / 200
     print(f"[{mix}] indexed: {rate:.0f} articles/s (passes {', '.join(f'{r:.0f}' for r in rates)}); "
           f"{candidates:.0f} candidates and {matches / len(docs):.1f} matches per article")

@@ -29,14 +29,21 @@ class Shared:
     """One distinct query and every subscription that asks it: popular queries repeat ("bitcoin",
     a leader's name), so a query is compiled, held and tested once however many ask it."""
 
-    __slots__ = ("certain", "keys", "query", "subscribers", "test")
+    __slots__ = ("_test", "certain", "keys", "query", "subscribers")
 
     def __init__(self, query: SubscriptionQuery, keys: frozenset[Key] | None) -> None:
         self.query = query
-        self.test: Predicate = query.test
-        self.keys = keys
+        self._test: Predicate | None = None  # built when first asked: a certain query never is
+        self.keys = None if keys is None else tuple(keys)  # a tuple: a third of a frozenset
         self.certain = keys is not None and query.certain
         self.subscribers: list[str] = []  # a list: most queries have one (a set costs three times more)
+
+    @property
+    def test(self) -> Predicate:
+        test = self._test
+        if test is None:
+            test = self._test = self.query.test
+        return test
 
 
 # key family → value → the query having it, or the queries (most values have one: no set)

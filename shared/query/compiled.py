@@ -22,12 +22,17 @@ class Compiled:
     construct: Construct | None = None
     source: Term | Near | None = None
     children: list[Compiled] = field(default_factory=list)
-    # Built once: a closure per node, so matching does no dispatch on kinds (100,000
-    # subscriptions are evaluated thousands of times a second).
-    test: Predicate = field(init=False, repr=False)
+    _test: Predicate | None = field(init=False, repr=False, compare=False, default=None)
 
-    def __post_init__(self) -> None:
-        self.test = self._predicate()
+    @property
+    def test(self) -> Predicate:
+        """A closure per node, so matching does no dispatch on kinds (a million subscriptions
+        are evaluated thousands of times a second); built when first asked, so a subscription
+        that is never evaluated (having its key is matching) holds none."""
+        test = self._test
+        if test is None:
+            test = self._test = self._predicate()
+        return test
 
     def _predicate(self) -> Predicate:
         if self.kind == "leaf":

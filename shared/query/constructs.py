@@ -41,7 +41,7 @@ class Evidence:
 
 
 class Construct(ABC):
-    __slots__ = ("test",)  # the commonest constructs have slots too: a million subscriptions
+    __slots__ = ("_test",)  # the commonest constructs have slots too: a million subscriptions
 
     # Having one of its keys means matching (one word, one keyword): no predicate to run.
     certain: bool = False
@@ -50,7 +50,15 @@ class Construct(ABC):
     cost = 0
 
     def __init__(self) -> None:
-        self.test: Predicate = self.predicate()
+        self._test: Predicate | None = None
+
+    @property
+    def test(self) -> Predicate:
+        """Its predicate, built when first asked (as `Compiled.test`)."""
+        test = self._test
+        if test is None:
+            test = self._test = self.predicate()
+        return test
 
     @abstractmethod
     def clause(self) -> dict[str, Any]: ...
@@ -324,7 +332,7 @@ def _phrase_starts(tokens: Sequence[str], positions: Mapping[str, list[int]]) ->
     return [start for start in first if all(start + i in later for i, later in enumerate(rest, 1))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Form:
     """A term's construct in the word forms of some languages: it applies to articles whose
     text was stemmed in one of them (`stems_language`, shared/text/languages.py)."""
