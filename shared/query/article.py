@@ -128,9 +128,19 @@ class ArticleView:
         return frozenset(self.title_words)
 
     def words_of_length(self, low: int, high: int, title_only: bool = False) -> list[str]:
-        """The distinct words of `low` to `high` letters: what a fuzzy word can be near."""
-        by_length = self._title_by_length if title_only else self._by_length
-        return [w for length in range(low, high + 1) for w in by_length.get(length, ())]
+        """The distinct words of `low` to `high` letters: what a fuzzy word can be near (made
+        once per article and range: every fuzzy subscription of a length asks the same)."""
+        key = (low, high, title_only)
+        found = self._of_length.get(key)
+        if found is None:
+            by_length = self._title_by_length if title_only else self._by_length
+            found = self._of_length[key] = [w for length in range(low, high + 1)
+                                            for w in by_length.get(length, ())]
+        return found
+
+    @cached_property
+    def _of_length(self) -> dict[tuple[int, int, bool], list[str]]:
+        return {}
 
     @cached_property
     def _by_length(self) -> dict[int, list[str]]:

@@ -361,8 +361,10 @@ class AnyForm(Construct):
                                     for f in self.forms], "minimum_should_match": 1}}
 
     def predicate(self) -> Predicate:
-        tests = [(f.languages, f.construct.test) for f in self.forms]
-        return lambda a: any(a.stems_language in languages and test(a) for languages, test in tests)
+        # The forms split the languages between them: one form's test per language, looked up.
+        test_of = {language: f.construct.test for f in self.forms for language in f.languages}
+        get = test_of.get
+        return lambda a: (test := get(a.stems_language)) is not None and test(a)
 
     def requirement(self, rarity: Mapping[str, float]) -> Requirement:
         """Each form's keys, its stems keyed in each of its languages ("stem@de")."""
