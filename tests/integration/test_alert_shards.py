@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from deploy.local.services import Services, drop_namespace
@@ -28,7 +29,7 @@ from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
 from shared.runtime.tables import TopicFollower, write_row
 from shared.settings import Settings
 from tests.conftest import REPO_ROOT
-from tests.stack import eventually
+from tests.stack import _free_port, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +41,11 @@ BATCH = 15
 @pytest.fixture(scope="module")
 async def sharded(stack: Stack) -> AsyncIterator[tuple[Settings, Services]]:
     namespace = f"shards-{uuid.uuid4().hex[:8]}"
+    monitor_port = _free_port()
     env = {**stack.client_env(), "NEWSFLOW_NAMESPACE": namespace, "NEWSFLOW_HEARTBEAT_SECONDS": "1",
-           "NEWSFLOW_SHARDS": str(SHARDS)}
-    settings = Settings(namespace=namespace, shards=SHARDS)
+           "NEWSFLOW_SHARDS": str(SHARDS), "NEWSFLOW_MONITOR_PORT": str(monitor_port),
+           "NEWSFLOW_MONITOR_POLL_SECONDS": "1", "NEWSFLOW_REQUIRE_OPS_KEY": "0"}
+    settings = Settings(namespace=namespace, shards=SHARDS, monitor_port=monitor_port)
     await ensure_topics(settings)
     services = Services(settings, REPO_ROOT / "test-output" / namespace, env)
     yield settings, services
@@ -105,6 +108,7 @@ async def test_two_shards_tell_every_alert_once_through_a_join_and_a_leave(
 
     alerts = TopicFollower(settings, Topic.ALERTS, heard)
     await alerts.start()
+    services.start("monitor")
     services.start("alerts", {"NEWSFLOW_SHARD": "0"})
     services.add("alerts", {"NEWSFLOW_SHARD": "1"})
     articles = [_article(f"shard-a{n:03d}", marker) for n in range(3 * BATCH)]
@@ -132,6 +136,10 @@ async def test_two_shards_tell_every_alert_once_through_a_join_and_a_leave(
         for shard in range(SHARDS):
             await eventually(lambda shard=shard: _committed(settings, shard),
                              f"shard {shard}'s group to commit")
+        # The monitor watches each shard's group, with its own live matcher.
+        groups = await eventually(lambda: _shard_groups(settings), "the monitor to show both shards")
+        assert sorted(groups) == ["alerting.shard-0", "alerting.shard-1"]
+        assert all(g["group"].endswith(name.removeprefix("alerting")) for name, g in groups.items())
     finally:
         await alerts.stop()
 
@@ -143,6 +151,15 @@ async def test_two_shards_tell_every_alert_once_through_a_join_and_a_leave(
     first = {a.article_id for a in articles[:BATCH]}
     assert all(len(tellings) == 1 for tellings in told.values() if tellings[0][1] in first)
     assert len(told) == len(expected) == 3 * BATCH * SHARDS * PER_SHARD
+
+
+async def _shard_groups(settings: Settings) -> dict[str, dict[str, Any]] | None:
+    """The monitor's alerting rows, once each has one live matcher and no lag."""
+    async with httpx.AsyncClient(base_url=settings.client_url("monitor"), timeout=10) as client:
+        groups = (await client.get("/ops/groups")).json()["groups"]
+    rows = {g["name"]: g for g in groups if g["stage"] == "alerting"}
+    ready = len(rows) == SHARDS and all(len(g["workers"]) == 1 and g["lag"] == 0 for g in rows.values())
+    return rows if ready else None
 
 
 async def _committed(settings: Settings, shard: int) -> bool:
