@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import re
 import resource
@@ -41,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.data import enriched_bbc
+from bench.local import rss_mb
 from services.alerts.candidates import SubscriptionIndex, document_frequencies
 from shared.contracts.alerts import shard_of
 from shared.query import ArticleView, NotExact, SubscriptionQuery
@@ -107,15 +109,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rss_mb() -> float:
-    """Resident memory now (Linux)."""
-    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
-
-
 def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse.Namespace,
             mix: str) -> float:
     index = SubscriptionIndex(document_frequencies(views))
-    before = rss_mb()
+    before = rss_mb(os.getpid())
     generated = [(f"s{n}", query, filters)
                  for n, (query, filters) in enumerate(generate(docs, args.subscriptions, mix=mix))]
     if args.shard is not None:
@@ -132,7 +129,7 @@ def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse
     gc.collect()
     # What the index holds: resident memory now (the generated list let go) less before it was
     # made; memory the allocator keeps from the list counts against the index.
-    held = rss_mb() - before
+    held = rss_mb(os.getpid()) - before
     print(f"[{mix}] {len(index)} subscriptions ({len(index.queries)} distinct queries) indexed in "
           f"{took:.1f} s ({refused} refused); always-checked {len(index.always)}; "
           f"{held:.0f} MB held, {held * 1024 / max(len(index), 1):.2f} KB per subscription")
@@ -147,7 +144,7 @@ def run_mix(docs: list[dict[str, Any]], views: list[ArticleView], args: argparse
         rates.append(len(docs) / (time.perf_counter() - started))
     rate = statistics.median(rates)
     # Again after matching: a query's predicate is built the first time it is evaluated.
-    held = rss_mb() - before
+    held = rss_mb(os.getpid()) - before
     print(f"[{mix}] after matching: {held:.0f} MB held, {held * 1024 / max(len(index), 1):.2f} KB "
           "per subscription")
     candidates = sum(len(index.candidates(view)) for view in views[:200]) / 200

@@ -39,7 +39,7 @@ T = TypeVar("T")
 DEADLINE = 90.0  # seconds any single condition may take on a loaded 2-core machine
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -166,9 +166,9 @@ async def running_pipeline(stack: Stack, prefix: str, extra_env: dict[str, str] 
     env = {
         **stack.client_env(),
         "NEWSFLOW_NAMESPACE": namespace,
-        "NEWSFLOW_INGEST_PORT": str(_free_port()),
-        "NEWSFLOW_SEARCH_PORT": str(_free_port()),
-        "NEWSFLOW_MONITOR_PORT": str(_free_port()),
+        "NEWSFLOW_INGEST_PORT": str(free_port()),
+        "NEWSFLOW_SEARCH_PORT": str(free_port()),
+        "NEWSFLOW_MONITOR_PORT": str(free_port()),
         "NEWSFLOW_MONITOR_POLL_SECONDS": "1",
         "NEWSFLOW_HEARTBEAT_SECONDS": "1",
         "NEWSFLOW_INDEX_BATCH_SECONDS": "0.2",
@@ -242,13 +242,17 @@ class Receiver:
             return web.Response(status=500, text="not now")
         return web.Response(status=200, text="ok")
 
+    async def has_at_least(self, path: str, count: int) -> bool:
+        """For `eventually`: `count` requests have reached `path`."""
+        return len(self.requests.get(path, [])) >= count
+
     def alert_ids(self, path: str) -> list[str]:
         return [r.headers["webhook-id"] for r in self.requests.get(path, [])]
 
 
 @pytest.fixture(scope="module")
 async def receiver() -> AsyncIterator[Receiver]:
-    hooks = Receiver(_free_port())
+    hooks = Receiver(free_port())
     app = web.Application()
     app.router.add_post("/{path:.*}", hooks.handle)
     runner = web.AppRunner(app)

@@ -170,7 +170,7 @@ async def test_a_failing_destination_is_retried_then_disabled_without_delaying_t
                and created["subscription_id"] in d.get("payload", "")]
     assert len(letters) == 5
     await pipeline.submit(_article(marker))  # a sixth: Slack gets it, the disabled webhook does not
-    await eventually(lambda: _at_least(receiver, slack, 6), "the sixth alert on Slack")
+    await eventually(lambda: receiver.has_at_least(slack, 6), "the sixth alert on Slack")
     await eventually(lambda: _settled(pipeline), "the alert stages to be idle")
     assert len(receiver.requests[failing]) == attempts
 
@@ -182,10 +182,6 @@ def _the_one_alert(receiver: Receiver, path: str, created: dict[str, Any]) -> di
     return dict(Webhook(created["webhook_secret"]).verify(request.body, request.headers)["data"])
 
 
-async def _at_least(receiver: Receiver, path: str, count: int) -> bool:
-    return len(receiver.requests.get(path, [])) >= count
-
-
 async def test_a_burst_fires_exactly_one_spike_alert_and_the_preview_counts_it(
         pipeline: Pipeline, keys: tuple[str, str], receiver: Receiver) -> None:
     mine, _ = keys
@@ -195,7 +191,7 @@ async def test_a_burst_fires_exactly_one_spike_alert_and_the_preview_counts_it(
                               webhook_url=receiver.url(path))
     for _ in range(8):  # 8 in minutes against nothing before: the hour's minimum is 5
         await pipeline.submit(_article(marker, source=f"paper {uuid.uuid4().hex[:4]}"))
-    await eventually(lambda: _at_least(receiver, path, 1), "the spike alert")
+    await eventually(lambda: receiver.has_at_least(path, 1), "the spike alert")
     await eventually(lambda: _settled(pipeline), "the alert stages to be idle")
     spike = _the_one_alert(receiver, path, created)
     assert spike["kind"] == "volume" and spike["volume"]["window"] == "hour"
@@ -250,7 +246,7 @@ async def test_three_independent_sources_break_a_story_and_three_copies_of_one_w
     articles = [await pipeline.wait_for_article(article_id) for article_id in ids + copy_ids]
     assert len({a["story_id"] for a in articles[:3]}) == 1, [a["story_id"] for a in articles[:3]]
     assert [bool(a.get("duplicate_of")) for a in articles[3:]] == [False, True, True]
-    await eventually(lambda: _at_least(receiver, path, 1), "the breaking alert")
+    await eventually(lambda: receiver.has_at_least(path, 1), "the breaking alert")
     await eventually(lambda: _settled(pipeline), "the alert stages to be idle")
     breaking = _the_one_alert(receiver, path, created)
     assert breaking["kind"] == "breaking" and breaking["story_id"] == articles[0]["story_id"]

@@ -29,7 +29,7 @@ from shared.runtime.kafka import consumer_lag, ensure_topics, make_producer
 from shared.runtime.tables import TopicFollower, write_row
 from shared.settings import Settings
 from tests.conftest import REPO_ROOT
-from tests.stack import _free_port, eventually
+from tests.stack import eventually, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ BATCH = 15
 @pytest.fixture(scope="module")
 async def sharded(stack: Stack) -> AsyncIterator[tuple[Settings, Services]]:
     namespace = f"shards-{uuid.uuid4().hex[:8]}"
-    monitor_port = _free_port()
+    monitor_port = free_port()
     env = {**stack.client_env(), "NEWSFLOW_NAMESPACE": namespace, "NEWSFLOW_HEARTBEAT_SECONDS": "1",
            "NEWSFLOW_SHARDS": str(SHARDS), "NEWSFLOW_MONITOR_PORT": str(monitor_port),
            "NEWSFLOW_MONITOR_POLL_SECONDS": "1", "NEWSFLOW_REQUIRE_OPS_KEY": "0"}

@@ -119,8 +119,8 @@ async def test_seeds_alert_once_per_story_or_once_per_article(
     await pipeline.submit(_text(seed_000))
     await pipeline.submit(_text(seed_004))
 
-    await eventually(lambda: _at_least(receiver, f"every-{run}", 2), "two per-article alerts")
-    await eventually(lambda: _at_least(receiver, f"story-{run}", 1), "the story alert")
+    await eventually(lambda: receiver.has_at_least(f"every-{run}", 2), "two per-article alerts")
+    await eventually(lambda: receiver.has_at_least(f"story-{run}", 1), "the story alert")
     await eventually(lambda: _alerts_settled(pipeline), "the alert stages to be idle")
     assert len(receiver.alert_ids(f"story-{run}")) == 1, [r.body for r in receiver.requests[f"story-{run}"]]
     assert len(set(receiver.alert_ids(f"every-{run}"))) == 2
@@ -149,10 +149,6 @@ async def test_seeds_alert_once_per_story_or_once_per_article(
     assert [d["state"] for d in alert["deliveries"]] == ["delivered"]
 
 
-async def _at_least(receiver: Receiver, path: str, count: int) -> bool:
-    return len(receiver.requests.get(path, [])) >= count
-
-
 async def test_receiver_failing_twice_gets_the_alert_once_signed_with_one_id(
         pipeline: Pipeline, keys: tuple[str, str], receiver: Receiver) -> None:
     mine, _ = keys
@@ -162,7 +158,7 @@ async def test_receiver_failing_twice_gets_the_alert_once_signed_with_one_id(
     created = await subscribe(pipeline, mine, name="flaky", query=marker, webhook_url=receiver.url(path))
     await pipeline.submit(_article(marker))
 
-    await eventually(lambda: _at_least(receiver, path, 3), "the third attempt")
+    await eventually(lambda: receiver.has_at_least(path, 3), "the third attempt")
     await eventually(lambda: _alerts_settled(pipeline), "the alert stages to be idle")
     ids = receiver.alert_ids(path)
     assert len(ids) == 3 and len(set(ids)) == 1
@@ -189,12 +185,12 @@ async def test_stopped_matcher_resumes_without_losing_or_repeating(
                     notify_on="article", webhook_url=receiver.url(path))
     matcher = pipeline.services.processes["alerts"]
     await pipeline.submit(_article(markers[0]))
-    await eventually(lambda: _at_least(receiver, path, 1), "the first alert")
+    await eventually(lambda: receiver.has_at_least(path, 1), "the first alert")
     matcher.kill()  # SIGKILL: no goodbye, no final commit
     await pipeline.submit(_article(markers[1]))
     await pipeline.submit(_article(markers[2]))
     pipeline.services.start("alerts")
-    await eventually(lambda: _at_least(receiver, path, 3), "the alerts after the restart")
+    await eventually(lambda: receiver.has_at_least(path, 3), "the alerts after the restart")
     await eventually(lambda: _alerts_settled(pipeline), "the alert stages to be idle")
     ids = receiver.alert_ids(path)
     assert len(ids) == 3 and len(set(ids)) == 3
@@ -303,7 +299,7 @@ async def test_alerts_arrive_while_elasticsearch_is_down(
     stack.es.stop()
     try:
         await pipeline.submit(_article(marker))
-        await eventually(lambda: _at_least(receiver, path, 1), "an alert with Elasticsearch down")
+        await eventually(lambda: receiver.has_at_least(path, 1), "an alert with Elasticsearch down")
         # Streams go on without Elasticsearch too: resuming from the start of what is kept.
         event = await _next_sse_event(pipeline, stream, mine, "-1")
         assert marker in json.loads(event["data"])["title"]

@@ -18,7 +18,7 @@ import yaml
 
 from shared.contracts.topology import COMPONENTS
 from tests.conftest import REPO_ROOT
-from tests.stack import Pipeline, _free_port, eventually
+from tests.stack import Pipeline, eventually, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ async def test_the_shipped_scrape_config_labels_every_component_correctly(
     binary = shutil.which("prometheus")
     assert binary, "prometheus is missing: `bash deploy/run.sh test` installs Debian's prometheus"
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(_config(await _session_ports(pipeline))))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

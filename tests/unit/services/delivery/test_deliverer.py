@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from shared.contracts.topology import Topic
 from shared.runtime.tables import Table
 from shared.settings import Settings
 from tests.fakes import FakeProducer, FakeRecord
+from tests.loopback import serving
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -66,19 +66,12 @@ def status(code: int, **headers: str) -> Callable[[str], Awaitable[web.Response]
 
 @pytest.fixture
 async def hooks() -> AsyncIterator[Receiver]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    receiver = Receiver(port, status(200))
-    app = web.Application()
-    app.router.add_post("/{path}", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield receiver
-    for session in receiver.sessions:
-        await session.close()
-    await runner.cleanup()
+    receiver = Receiver(0, status(200))
+    async with serving(receiver.handle, "/{path}") as port:
+        receiver.port = port
+        yield receiver
+        for session in receiver.sessions:
+            await session.close()
 
 
 class Clock:

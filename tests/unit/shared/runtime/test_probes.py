@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.runtime.probes import STALLED_SECONDS, Probes, in_group, start_probe_server
-from tests.stack import _free_port
+from tests.stack import free_port
 
 
 class Clock:
@@ -25,7 +25,7 @@ class Clock:
 def served() -> Iterator[tuple[Probes, Clock, str]]:
     clock = Clock()
     probes = Probes(clock)
-    port = _free_port()
+    port = free_port()
     server = start_probe_server("127.0.0.1", port, probes)
     yield probes, clock, f"http://127.0.0.1:{port}"
     server.shutdown()

@@ -4,7 +4,6 @@ their message formats, what their answers mean, and which URLs each accepts."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from services.delivery.channels import Channel, InvalidDestination, Outcome, make_channels
 from shared.contracts.alerts import BreakingFacts, WebhookSecret
 from shared.settings import Settings
+from tests.loopback import serving
 from tests.unit.services.delivery.channels.conftest import AT, an_alert, outgoing
 
 SLACK_PATH = "/services/T0ABC/B0DEF/Xyz123"
@@ -48,17 +48,10 @@ class Receiver:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    box = Receiver(port)
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", box.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield box
-    await runner.cleanup()
+    box = Receiver(0)
+    async with serving(box.handle) as port:
+        box.port = port
+        yield box
 
 
 @pytest.fixture

@@ -1,0 +1,23 @@
+"""A real HTTP server on a free loopback port, for tests of what sends requests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+
+@contextlib.asynccontextmanager
+async def serving(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                  route: str = "/{tail:.*}") -> AsyncIterator[int]:
+    """POSTs to `route` answered by `handler`; yields the port (the kernel picks a free one)."""
+    app = web.Application()
+    app.router.add_post(route, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
