@@ -7,18 +7,22 @@ import difflib
 import sys
 from pathlib import Path
 
-from deploy.generate import diagram, kubernetes, prometheus
+from deploy.generate import configuration, diagram, kubernetes, prometheus
 from deploy.generate.common import REPO_ROOT
 
 
 def rendered() -> dict[Path, str]:
     readme = REPO_ROOT / "README.md"
+    architecture, home = REPO_ROOT / "docs" / "architecture.md", REPO_ROOT / "docs" / "index.md"
     prom = REPO_ROOT / "deploy" / "prometheus"
     return {prom / "prometheus.yml": prometheus.local_config(),
             prom / "compose.yml": prometheus.compose_config(),
             prom / "targets.rules.yml": prometheus.target_rules(),
             **kubernetes.rendered(),
-            readme: diagram.replace_in(readme.read_text())}
+            readme: diagram.replace_in(readme.read_text(), table=False),
+            architecture: diagram.replace_in(architecture.read_text()),
+            home: diagram.replace_in(home.read_text(), table=False),
+            REPO_ROOT / "docs" / "configuration.md": configuration.page()}
 
 
 def differences() -> dict[Path, str]:

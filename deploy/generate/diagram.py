@@ -1,5 +1,6 @@
-"""The README's copies of the table: the architecture diagram (mermaid: every stage with the
-topic it reads and what it writes, and the APIs beside the chain) and the table itself."""
+"""The docs' copies of the table: the architecture diagram (mermaid: every stage with the
+topic it reads and what it writes, and the APIs beside the chain), in the README and the
+architecture page, and the table itself, on the architecture page."""
 
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ def _replace(text: str, begin: str, end: str, body: str) -> str:
     return text[:start] + f"{begin}\n{body}\n{end}" + text[stop:]
 
 
-def replace_in(text: str) -> str:
-    """The README with its generated blocks replaced (ValueError when markers are missing)."""
-    return _replace(_replace(text, BEGIN, END, mermaid()), TABLE_BEGIN, TABLE_END, markdown_table())
+def replace_in(text: str, table: bool = True) -> str:
+    """A page with its generated blocks replaced: the diagram, and the table when asked for
+    (ValueError when their markers are missing)."""
+    text = _replace(text, BEGIN, END, mermaid())
+    return _replace(text, TABLE_BEGIN, TABLE_END, markdown_table()) if table else text

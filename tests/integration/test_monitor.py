@@ -115,7 +115,7 @@ async def test_a_dead_letter_is_browsed_inspected_and_replayed_once_after_the_fi
     assert (await pipeline.monitor.get(f"/ops/deadletters/x{uuid.uuid4().hex}")).status_code == 404
 
 
-# What the README's "Metrics" table documents, per kind of service.
+# What the metrics table of docs/operations.md documents, per kind of service.
 STAGE_METRICS = {"newsflow_messages_processed", "newsflow_messages_dead_lettered",
                  "newsflow_batch_processing_seconds"}
 HTTP_METRICS = {"newsflow_http_requests", "newsflow_http_request_duration_seconds"}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import yaml
 
 from deploy.generate.__main__ import differences
@@ -80,9 +81,10 @@ def test_rules_cover_every_component_and_every_stage_lag() -> None:
     assert any(r["alert"] == "NewsflowTargetDown" and "== 0" in r["expr"] for r in rules)
 
 
-def test_the_readme_diagram_has_every_stage_and_topic() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    diagram = readme.split("```mermaid", 1)[1].split("```", 1)[0]
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md", "docs/architecture.md"])
+def test_each_diagram_has_every_stage_and_topic(page: str) -> None:
+    text = (REPO_ROOT / page).read_text()
+    diagram = text.split("```mermaid", 1)[1].split("```", 1)[0]
     for stage in TOPOLOGY:
         assert f"{stage.name}(\"{stage.service} :{stage.port}\")" in diagram
         if stage.reads is not None:
@@ -105,9 +107,9 @@ def test_ports_are_distinct_and_the_settings_defaults_are_the_tables() -> None:
     assert {a.name for a in APIS} == {"search_api", "monitor"}
 
 
-def test_the_readme_table_has_a_row_per_component_with_its_port() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    rows = [line for line in readme.splitlines() if line.startswith("| ") and "`services." in line]
+def test_the_architecture_table_has_a_row_per_component_with_its_port() -> None:
+    page = (REPO_ROOT / "docs" / "architecture.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "`services." in line]
     for component in COMPONENTS:
         (row,) = [r for r in rows if r.startswith(f"| {component.name} ")]
         cells = [c.strip() for c in row.strip("|").split("|")]

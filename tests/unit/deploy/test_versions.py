@@ -1,5 +1,5 @@
 """Which Elasticsearch the local stack runs: the default line on a JDK 21+, 8.19 on a JDK 17;
-and the README names what the code runs."""
+and the docs name what the code runs."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_java_feature_reads_the_release_file(tmp_path: Path) -> None:
     assert java_feature(tmp_path / "missing") is None
 
 
-def test_the_readme_names_the_default_and_the_fallback() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+def test_the_docs_name_the_default_and_the_fallback() -> None:
+    page = (REPO_ROOT / "docs" / "getting-started.md").read_text()
     assert (f"Elasticsearch {versions.ELASTICSEARCH_VERSION} by default, "
-            f"{versions.ELASTICSEARCH_FALLBACK_VERSION} as the fallback") in readme
+            f"{versions.ELASTICSEARCH_FALLBACK_VERSION} as the fallback") in page
