@@ -349,8 +349,8 @@ class Settings(BaseSettings):
     """How this deployment is reached from outside (links in feeds and emails; unset: the request's)."""
 
     # Local stack (deploy/local) only.
-    cache_dir: Path = Field(default_factory=_default_cache_dir,
-                            json_schema_extra={"shown_default": "`~/.cache/newsflow` (root: `/var/cache/newsflow`)"})
+    cache_dir: Path = Field(default_factory=_default_cache_dir, json_schema_extra={
+        "shown_default": "`~/.cache/newsflow` (root: `/var/cache/newsflow`)"})
     """Local stack downloads and state."""
     es_heap: str = "768m"
     """Heap of the local Elasticsearch."""

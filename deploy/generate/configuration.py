@@ -47,6 +47,6 @@ def _cell(text: str) -> str:
 
 def page() -> str:
     secrets = ", ".join(f"`NEWSFLOW_{name.upper()}_FILE`" for name in SECRET_FIELDS)
-    rows = [f"| `NEWSFLOW_{name.upper()}` | {_cell(shown_default(field))} | {_cell(field.description or '')} |"
-            for name, field in Settings.model_fields.items()]
+    rows = [f"| `NEWSFLOW_{name.upper()}` | {_cell(shown_default(field))} | "
+            f"{_cell(field.description or '')} |" for name, field in Settings.model_fields.items()]
     return INTRO.format(secrets=secrets) + "\n".join(rows) + "\n"

@@ -35,6 +35,18 @@ from services.monitor.deadletters import DeadLetterStore, ReplayRefused
 from services.monitor.notify import OpsNotifier
 from shared.contracts.alerts import ApiKey, Subscription
 from shared.contracts.document import DocField
+from shared.contracts.monitor import (
+    Groups,
+    Latency,
+    LetterCounts,
+    LetterDetail,
+    LetterPage,
+    Overview,
+    Refusal,
+    ReplayBatch,
+    ReplayDone,
+    Topics,
+)
 from shared.contracts.topology import Topic
 from shared.http.api_keys import KeyRing, key_dependency
 from shared.http.docs import install_docs
@@ -74,25 +86,26 @@ LettersDep = Annotated[DeadLetterStore, Depends(get_letters)]
 
 
 @router.get("/topics", summary="Per topic: rate, partitions, retained messages, newest message")
-async def topics(collector: CollectorDep) -> Any:
-    return {"topics": collector.topics_view(time.time())}
+async def topics(collector: CollectorDep) -> Topics:
+    return Topics(topics=collector.topics_view(time.time()))
 
 
 @router.get("/groups", summary="Per stage's consumer group: Burrow status, lag in messages and seconds")
-async def groups(collector: CollectorDep) -> Any:
-    return {"groups": collector.groups}
+async def groups(collector: CollectorDep) -> Groups:
+    return Groups(groups=collector.groups)
 
 
 @router.get("/latency", summary="Time in each stage and end to end, last 5 minutes")
-async def latency(collector: CollectorDep) -> Any:
-    return {"window_seconds": 300, "latency": collector.latency_view(time.time())}
+async def latency(collector: CollectorDep) -> Latency:
+    return Latency(window_seconds=300, latency=collector.latency_view(time.time()))
 
 
 @router.get("/overview", summary="Topics, groups, latency and dead-letter counts at once")
-async def overview(collector: CollectorDep, letters: LettersDep) -> Any:
+async def overview(collector: CollectorDep, letters: LettersDep) -> Overview:
     now = time.time()
-    return {"at": now, "topics": collector.topics_view(now), "groups": collector.groups,
-            "latency": collector.latency_view(now), "deadletters": letters.counts(now=now)}
+    return Overview(at=now, topics=collector.topics_view(now), groups=collector.groups,
+                    latency=collector.latency_view(now),
+                    deadletters=LetterCounts.model_validate(letters.counts(now=now)))
 
 
 def _time(value: str | None, name: str) -> float | None:
@@ -111,13 +124,14 @@ class LetterFilter(BaseModel):
     until: str | None = None
 
 
-@router.get("/deadletters/stats", summary="Dead letters per stage and error type, and over time")
+@router.get("/deadletters/stats", summary="Dead letters per stage and error type, and over time",
+            response_model=LetterCounts)
 async def deadletter_stats(letters: LettersDep,
                            bucket_seconds: Annotated[int, Query(ge=10, le=86_400)] = 300) -> Any:
     return letters.counts(bucket_seconds=bucket_seconds, now=time.time())
 
 
-@router.get("/deadletters", summary="Browse dead letters, newest first")
+@router.get("/deadletters", summary="Browse dead letters, newest first", response_model=LetterPage)
 async def deadletters(letters: LettersDep, stage: str | None = None, error_type: str | None = None,
                       since: str | None = None, until: str | None = None,
                       page: Annotated[int, Query(ge=1)] = 1,
@@ -142,7 +156,7 @@ async def _indexed_at(request: Request, article_id: str | None) -> float | None:
     return parse_iso(value).timestamp() if value else None
 
 
-@router.get("/deadletters/{letter_id}", summary="One dead letter in full")
+@router.get("/deadletters/{letter_id}", summary="One dead letter in full", response_model=LetterDetail)
 async def deadletter(letter_id: str, letters: LettersDep, request: Request) -> Any:
     summary = letters.letters.get(letter_id)
     found = await letters.full(letter_id)
@@ -158,7 +172,8 @@ async def deadletter(letter_id: str, letters: LettersDep, request: Request) -> A
 AdminKeyDep = Annotated[ApiKey | None, key_dependency("admin", lambda s: s.require_admin_key)]
 
 
-@router.post("/deadletters/{letter_id}:replay", summary="Send a letter back to its source topic")
+@router.post("/deadletters/{letter_id}:replay", summary="Send a letter back to its source topic",
+             response_model=ReplayDone)
 async def replay_one(letter_id: str, letters: LettersDep, request: Request, _key: AdminKeyDep,
                      force: bool = False) -> Any:
     try:
@@ -170,16 +185,24 @@ async def replay_one(letter_id: str, letters: LettersDep, request: Request, _key
 
 @router.post("/deadletters:replay", summary="Replay every letter a filter selects (once each)")
 async def replay_many(body: LetterFilter, letters: LettersDep, request: Request, _key: AdminKeyDep,
-                      force: bool = False) -> Any:
+                      force: bool = False,
+                      dry_run: Annotated[bool, Query(description="send nothing: list what would be "
+                                                     "replayed and what refused")] = False,
+                      ) -> ReplayBatch:
     found = letters.query(body.stage, body.error_type, _time(body.since, "since"), _time(body.until, "until"))
     replayed, refused = [], []
     for letter in found:
         try:
-            await letters.replay(request.app.state.producer, letter.letter_id, force)
+            if dry_run:
+                refusal = letters.refusal(letter.letter, letter.letter_id, force)
+                if refusal is not None:
+                    raise refusal
+            else:
+                await letters.replay(request.app.state.producer, letter.letter_id, force)
             replayed.append(letter.letter_id)
         except ReplayRefused as exc:
-            refused.append({"id": letter.letter_id, "reason": exc.reason})
-    return {"replayed": replayed, "refused": refused}
+            refused.append(Refusal(id=letter.letter_id, reason=exc.reason))
+    return ReplayBatch(dry_run=dry_run, replayed=replayed, refused=refused)
 
 
 async def health_checks(settings: SettingsDep) -> dict[str, str]:

@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,6 +31,15 @@ from services.monitor.status import PartitionWindow, Status, group_status
 from services.monitor.windows import TimeWindow
 from shared.contracts.document import DocField
 from shared.contracts.headers import Header, header_value
+from shared.contracts.monitor import (
+    GroupStatus,
+    GroupView,
+    LatencySummary,
+    PartitionStatus,
+    PartitionView,
+    TopicView,
+    WorkerView,
+)
 from shared.contracts.ops import WorkerHeartbeat
 from shared.contracts.topology import (
     INDEXER,
@@ -87,7 +96,7 @@ class Collector:
         self.es = es
         self.topics: dict[Topic, TopicState] = {topic: TopicState() for topic in Topic}
         self.windows: dict[tuple[str, int], PartitionWindow] = {}
-        self.groups: list[dict[str, Any]] = []
+        self.groups: list[GroupView] = []
         self.latency: dict[str, TimeWindow] = {}
         self.seen: dict[str, dict[Topic, float]] = {}  # article id → topic → message time
         self.seen_at: dict[str, float] = {}
@@ -177,14 +186,13 @@ class Collector:
         for topic, state in self.topics.items():
             TOPIC_END_OFFSET.labels(topic.value).set(sum(p.end for p in state.partitions.values()))
         for group in self.groups:
-            stage = group["name"]
-            CONSUMER_LAG.labels(stage).set(group["lag"])
-            CONSUMER_LAG_SECONDS.labels(stage).set(group["lag_seconds"])
-            GROUP_STATUS.labels(stage).set(STATUS_VALUE[Status(group["status"])])
-            LIVE_WORKERS.labels(stage).set(len(group["workers"]))
+            CONSUMER_LAG.labels(group.name).set(group.lag)
+            CONSUMER_LAG_SECONDS.labels(group.name).set(group.lag_seconds)
+            GROUP_STATUS.labels(group.name).set(STATUS_VALUE[Status(group.status)])
+            LIVE_WORKERS.labels(group.name).set(len(group.workers))
         for name, summary in self.latency_view(now).items():
             for quantile in ("p50", "p95", "p99"):
-                STAGE_LATENCY.labels(name, f"0.{quantile[1:]}").set(summary[quantile])
+                STAGE_LATENCY.labels(name, f"0.{quantile[1:]}").set(getattr(summary, quantile))
 
     async def _oldest(self) -> None:
         """The oldest retained message of every topic: one fetch from each partition's start,
@@ -220,7 +228,7 @@ class Collector:
         return [b for b in self.heartbeats.values()
                 if b.stage == stage and not b.stopping and now - b.updated_at.timestamp() <= limit]
 
-    async def _group(self, stage: Any, shard: int, now: float) -> dict[str, Any]:
+    async def _group(self, stage: Any, shard: int, now: float) -> GroupView:
         """One consumer group: a stage's, or one shard's of a sharded stage (named
         `<stage>.shard-<n>` in notices, metrics and the CLI)."""
         assert self._admin is not None and stage.reads is not None
@@ -230,34 +238,31 @@ class Collector:
         name = topic_name(self.settings, stage.reads)
         topic = self.topics[stage.reads]
         workers = [w for w in self.live_workers(stage.stage.value, now) if w.group in (None, group)]
-        partitions: list[dict[str, Any]] = []
+        partitions: list[PartitionView] = []
         for number, part in sorted(topic.partitions.items()):
             meta = committed.get(TopicPartition(name, number))
             offset = meta.offset if meta is not None and meta.offset >= 0 else part.begin
             lag = max(0, part.end - offset)
             window = self.windows.setdefault((group, number), PartitionWindow())
             window.add(offset, lag)
-            partitions.append({
-                "partition": number, "committed": offset, "end": part.end, "lag": lag,
-                "lag_seconds": round(part.history.lag_seconds(offset, part.end, now), 3),
-                "status": window.status(has_members=bool(workers)).value,
-                "owner": next((w.instance for w in workers if number in w.partitions), None),
-            })
-        status = group_status([Status(p["status"]) for p in partitions])
+            partitions.append(PartitionView(
+                partition=number, committed=offset, end=part.end, lag=lag,
+                lag_seconds=round(part.history.lag_seconds(offset, part.end, now), 3),
+                status=cast(PartitionStatus, window.status(has_members=bool(workers)).value),
+                owner=next((w.instance for w in workers if number in w.partitions), None)))
+        status = group_status([Status(p.status) for p in partitions])
         if status is Status.OK and any(w.tasks_down for w in workers):
             status = Status.WARN  # consuming, but a background task of a worker is down
-        return {
-            "stage": stage.stage.value, "group": group, "topic": stage.reads.value,
-            "name": f"{stage.stage.value}.shard-{shard}" if sharded else stage.stage.value,
-            "writes": stage.writes.value, "status": status.value,
-            "lag": sum(p["lag"] for p in partitions),
-            "lag_seconds": max((p["lag_seconds"] for p in partitions), default=0.0),
-            "workers": [{"instance": w.instance, "partitions": w.partitions, "processed": w.processed,
-                         "dead_lettered": w.dead_lettered, "metrics_port": w.metrics_port,
-                         "tasks_down": w.tasks_down}
-                        for w in workers],
-            "partitions": partitions,
-        }
+        return GroupView(
+            stage=stage.stage.value, group=group, topic=stage.reads.value,
+            name=f"{stage.stage.value}.shard-{shard}" if sharded else stage.stage.value,
+            writes=stage.writes.value, status=cast(GroupStatus, status.value),
+            lag=sum(p.lag for p in partitions),
+            lag_seconds=max((p.lag_seconds for p in partitions), default=0.0),
+            workers=[WorkerView(instance=w.instance, partitions=w.partitions, processed=w.processed,
+                                dead_lettered=w.dead_lettered, metrics_port=w.metrics_port,
+                                tasks_down=w.tasks_down) for w in workers],
+            partitions=partitions)
 
     # -- latency -----------------------------------------------------------------------------
     async def _tailing(self) -> None:
@@ -333,21 +338,20 @@ class Collector:
             self.seen_at.pop(article_id, None)
 
     # -- views ------------------------------------------------------------------------------
-    def topics_view(self, now: float) -> list[dict[str, Any]]:
+    def topics_view(self, now: float) -> list[TopicView]:
         views = []
         for topic, state in self.topics.items():
             rates = state.rates.values(now)
-            views.append({
-                "topic": topic.value, "name": topic_name(self.settings, topic),
-                "partitions": len(state.partitions),
-                "end_offset": sum(p.end for p in state.partitions.values()),
-                "retained": sum(p.end - p.begin for p in state.partitions.values()),
-                "rate": round(rates[-1], 3) if rates else 0.0,
-                "rates": [round(r, 3) for r in rates[-60:]],
-                "newest_at": state.newest_at,
-                "oldest_at": state.oldest_at,
-            })
+            views.append(TopicView(
+                topic=topic.value, name=topic_name(self.settings, topic),
+                partitions=len(state.partitions),
+                end_offset=sum(p.end for p in state.partitions.values()),
+                retained=sum(p.end - p.begin for p in state.partitions.values()),
+                rate=round(rates[-1], 3) if rates else 0.0,
+                rates=[round(r, 3) for r in rates[-60:]],
+                newest_at=state.newest_at, oldest_at=state.oldest_at))
         return views
 
-    def latency_view(self, now: float) -> dict[str, Any]:
-        return {name: window.summary(now) for name, window in sorted(self.latency.items())}
+    def latency_view(self, now: float) -> dict[str, LatencySummary]:
+        return {name: LatencySummary.model_validate(window.summary(now))
+                for name, window in sorted(self.latency.items())}

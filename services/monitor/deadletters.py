@@ -168,18 +168,27 @@ class DeadLetterStore:
         return {"replayed_at": replay.replayed_at.isoformat(), "replays": replay.replays,
                 "state": state, "new_letter": again}
 
+    def refusal(self, letter: DeadLetter, letter_id: str, force: bool) -> ReplayRefused | None:
+        """Why this letter would not be replayed now, if it would not (a dry run asks too)."""
+        if not letter.source_topic:
+            return ReplayRefused(409, "not_replayable", "this letter has no source topic (a webhook "
+                                 "delivery failure is retried by the deliverer, not replayed)")
+        earlier = self.replays.get(letter_id)
+        if earlier is not None and not force:
+            return ReplayRefused(409, "already_replayed", f"replayed at {earlier.replayed_at.isoformat()}; "
+                                 "replay again with force=true")
+        return None
+
     async def replay(self, producer: Any, letter_id: str, force: bool = False) -> Replay:
         found = await self.full(letter_id)
         if found is None:
             raise ReplayRefused(404, "not_found", f"no dead letter {letter_id}")
         letter = found.letter
-        if not letter.source_topic:
-            raise ReplayRefused(409, "not_replayable", "this letter has no source topic (a webhook "
-                                "delivery failure is retried by the deliverer, not replayed)")
+        refused = self.refusal(letter, letter_id, force)
+        if refused is not None:
+            raise refused
+        assert letter.source_topic is not None  # a letter without one was refused just now
         earlier = self.replays.get(letter_id)
-        if earlier is not None and not force:
-            raise ReplayRefused(409, "already_replayed", f"replayed at {earlier.replayed_at.isoformat()}; "
-                                "replay again with force=true")
         headers = [(k, v) for k, v in found.headers
                    if k not in ERROR_HEADERS and k != Header.REPLAY_OF.value]
         headers.append((Header.REPLAY_OF.value, letter_id.encode()))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.contracts.alerts import AlertEvent, Subscription, short_hash
+from shared.contracts.monitor import GroupView
 from shared.contracts.topology import Topic, topic_name
 from shared.runtime.tables import Table
 from shared.settings import Settings
@@ -24,18 +25,18 @@ class OpsNotifier:
         self.statuses: dict[str, str] = {}
         self.letters: dict[str, int] | None = None  # per stage, at the last look
 
-    def notices(self, groups: list[dict[str, Any]],
+    def notices(self, groups: list[GroupView],
                 letters_by_stage: dict[str, int]) -> list[tuple[str, str, str]]:
         """(stage, title, detail) of what changed since the last look."""
         found = []
         for group in groups:
-            stage, status = group["name"], group["status"]
+            stage, status = group.name, group.status
             before = self.statuses.get(stage)
             self.statuses[stage] = status
             if before is not None and before != status:
-                stuck = sorted({p["status"] for p in group["partitions"] if p["status"] != "OK"})
-                detail = (f"lag {group['lag']} messages, {group['lag_seconds']:.0f} s; "
-                          f"{len(group['workers'])} live workers")
+                stuck = sorted({p.status for p in group.partitions if p.status != "OK"})
+                detail = (f"lag {group.lag} messages, {group.lag_seconds:.0f} s; "
+                          f"{len(group.workers)} live workers")
                 if stuck:
                     detail += f"; partitions {', '.join(stuck)}"
                 found.append((stage, f"{stage}: {before} → {status}", detail))
@@ -48,7 +49,7 @@ class OpsNotifier:
         self.letters = dict(letters_by_stage)
         return found
 
-    async def observe(self, groups: list[dict[str, Any]], letters_by_stage: dict[str, int]) -> int:
+    async def observe(self, groups: list[GroupView], letters_by_stage: dict[str, int]) -> int:
         """Sends the notices to every active ops subscription; returns how many events."""
         notices = self.notices(groups, letters_by_stage)
         watchers = [s for s in self.subscriptions.values() if s.kind == "ops" and s.active]

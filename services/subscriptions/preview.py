@@ -20,7 +20,13 @@ from services.alerts.volume import Totals, Window, read, simulate, windows
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import PREVIEW_DAYS, SearchRequest, build_query, parse_preview, preview_body
 from services.subscriptions.auth import KeyDep
-from services.subscriptions.schemas import PreviewIn, check_query, facet_filters
+from services.subscriptions.schemas import (
+    NewsPreview,
+    PreviewIn,
+    VolumePreview,
+    check_query,
+    facet_filters,
+)
 from shared.contracts.document import DocField
 from shared.http.settings_dep import SettingsDep
 
@@ -72,7 +78,8 @@ def volume_preview(response: dict[str, Any], rule: tuple[Window, ...], now: int)
 
 
 @router.post("/subscriptions:preview", summary=f"What a query would have alerted on in the last "
-             f"{PREVIEW_DAYS} days", responses={400: {"description": "a query alerts refuse"}})
+             f"{PREVIEW_DAYS} days", responses={400: {"description": "a query alerts refuse"}},
+             response_model=NewsPreview | VolumePreview)
 async def preview(body: PreviewIn, _key: KeyDep, index: NewsIndexDep, settings: SettingsDep) -> Any:
     filters = facet_filters(body.filters)
     check_query(body.query, filters)

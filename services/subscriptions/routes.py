@@ -21,7 +21,12 @@ from services.subscriptions.destinations import (
 )
 from services.subscriptions.history import HistoryDep
 from services.subscriptions.schemas import (
+    AlertPage,
+    FeedRotated,
+    SecretRotated,
     SubscriptionIn,
+    SubscriptionList,
+    SubscriptionOut,
     SubscriptionPatch,
     check_query,
     facet_filters,
@@ -81,6 +86,7 @@ def _answer(store: AlertStore, views: Destinations, subscription: Subscription, 
 
 
 @router.post("/subscriptions", status_code=201, summary="Create a subscription",
+             response_model=SubscriptionOut,
              responses={400: {"description": "a query alerts cannot match exactly, or a "
                               "destination that cannot be one (and why)"},
                         401: {"description": "no or bad API key"}})
@@ -109,7 +115,7 @@ async def create(body: SubscriptionIn, key: KeyDep, store: StoreDep, settings: S
 
 
 @router.get("/subscriptions", summary="This key's subscriptions (an admin's: everyone's, with "
-            "all=true, or one owner's)")
+            "all=true, or one owner's)", response_model=SubscriptionList)
 async def list_subscriptions(key: KeyDep, store: StoreDep, settings: SettingsDep, views: DestinationsDep,
                              request: Request, all: bool = False, owner: str | None = None) -> Any:
     if (all or owner) and not is_admin(key):
@@ -120,13 +126,15 @@ async def list_subscriptions(key: KeyDep, store: StoreDep, settings: SettingsDep
     return {"subscriptions": [_answer(store, views, s, request, settings, key) for s in chosen]}
 
 
-@router.get("/subscriptions/{subscription_id}", summary="One subscription")
+@router.get("/subscriptions/{subscription_id}", summary="One subscription",
+            response_model=SubscriptionOut)
 async def read(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
                views: DestinationsDep, request: Request) -> Any:
     return _answer(store, views, owned(store, key, subscription_id), request, settings, key)
 
 
-@router.patch("/subscriptions/{subscription_id}", summary="Change a subscription")
+@router.patch("/subscriptions/{subscription_id}", summary="Change a subscription",
+              response_model=SubscriptionOut)
 async def change(subscription_id: str, body: SubscriptionPatch, key: KeyDep, store: StoreDep,
                  settings: SettingsDep, views: DestinationsDep, request: Request) -> Any:
     current = owned(store, key, subscription_id)
@@ -165,7 +173,7 @@ async def delete(subscription_id: str, key: KeyDep, store: StoreDep) -> Response
 
 @router.post("/subscriptions/{subscription_id}/secret:rotate",
              summary="New signing secret for a webhook destination; the old one keeps signing "
-                     "for 24 hours")
+                     "for 24 hours", response_model=SecretRotated)
 async def rotate_secret(subscription_id: str, key: KeyDep, store: StoreDep,
                         destination_id: Annotated[str | None, Query(description=(
                             "the webhook destination (needed when there are several)"))] = None,
@@ -191,7 +199,7 @@ async def rotate_secret(subscription_id: str, key: KeyDep, store: StoreDep,
 
 
 @router.post("/subscriptions/{subscription_id}/feed:rotate",
-             summary="New feed link; the old one answers 404 from now on")
+             summary="New feed link; the old one answers 404 from now on", response_model=FeedRotated)
 async def rotate_feed(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
                       request: Request) -> Any:
     current = owned(store, key, subscription_id)
@@ -204,6 +212,7 @@ async def rotate_feed(subscription_id: str, key: KeyDep, store: StoreDep, settin
 
 @router.get("/subscriptions/{subscription_id}/alerts",
             summary="Recent alerts, newest first, with each one's delivery state",
+            response_model=AlertPage,
             responses={503: {"description": "the alert history (Elasticsearch) is unavailable"}})
 async def history(subscription_id: str, key: KeyDep, store: StoreDep, alert_history: HistoryDep,
                   size: Annotated[int, Query(ge=1, le=200)] = 20,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from services.search_api.answers import Hit
 from services.subscriptions.destinations import DestinationIn
 from shared.contracts.alerts import LEGACY_WEBHOOK, Digest, NotifyOn, Subscription, SubscriptionKind
 from shared.contracts.document import FILTER_PARAMS
@@ -109,3 +110,132 @@ class DeliveryOut(BaseModel):
     last_status: int | None = None
     reason: str | None = None
     digest_id: str | None = None
+
+
+# What the subscriptions API answers (OpenAPI shows these).
+
+class DestinationStatus(BaseModel):
+    enabled: bool
+    disabled_reason: str | None = None
+    consecutive_failures: int = 0
+
+
+class DestinationOut(BaseModel):
+    destination_id: str
+    channel: str
+    target: str = Field(description="as its owner sees it: a secret URL's secret part hidden")
+    created_at: datetime
+    status: DestinationStatus
+    secret: str | None = Field(None, description="a new webhook destination's signing secret, "
+                               "in the answer that made it only")
+
+
+class SubscriptionLinks(BaseModel):
+    alerts: str
+    stream: str
+    feed: str = Field(description="the Atom feed; its token is the credential, no key needed")
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: str
+    name: str
+    kind: SubscriptionKind
+    query: str | None
+    filters: dict[str, list[str]]
+    notify_on: NotifyOn
+    breaking_sources: int
+    breaking_minutes: int
+    active: bool
+    digest: Digest
+    max_alerts_per_hour: int
+    created_at: datetime
+    updated_at: datetime
+    destinations: list[DestinationOut]
+    links: SubscriptionLinks
+    owner: str | None = Field(None, description="the owner's key id, when an admin reads "
+                              "another key's subscription")
+    webhook_secret: str | None = Field(None, description="the first new webhook's secret, shown once")
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[SubscriptionOut]
+
+
+class SecretRotated(BaseModel):
+    destination_id: str
+    webhook_secret: str
+    previous_valid_until: datetime
+
+
+class FeedRotated(BaseModel):
+    feed: str
+
+
+class AlertUpdate(BaseModel):
+    article_id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    matched_at: datetime | None = None
+
+
+class AlertEntry(BaseModel):
+    """An alert in the history: the alert event's fields (shared/contracts/alerts.py's
+    AlertEvent: article, story, what matched, the snippet …), its later updates and its state
+    at each destination."""
+
+    model_config = ConfigDict(extra="allow")
+
+    alert_id: str
+    subscription_id: str
+    kind: str = Field(description="match, volume, breaking or ops")
+    updates: list[AlertUpdate]
+    deliveries: list[DeliveryOut] = Field(description="one per destination")
+
+
+class AlertPage(BaseModel):
+    alerts: list[AlertEntry]
+    next_cursor: str | None
+
+
+class DayCount(BaseModel):
+    date: str
+    count: int
+
+
+class NewsPreview(BaseModel):
+    days: int
+    articles: int
+    stories: int
+    per_day: list[DayCount]
+    examples: list[Hit]
+
+
+class Spike(BaseModel):
+    window: str
+    at: datetime
+    count: int
+    baseline: float
+    threshold: float
+
+
+class HourReading(BaseModel):
+    hour: datetime
+    count: int
+    baseline: float
+    threshold: float
+
+
+class RuleWindow(BaseModel):
+    window: str
+    baseline_windows: int
+    factor: float
+    min_count: int
+
+
+class VolumePreview(BaseModel):
+    days: int
+    articles: int
+    spikes: list[Spike]
+    spikes_per_window: dict[str, int]
+    rule: list[RuleWindow]
+    hourly: list[HourReading]

@@ -84,7 +84,14 @@ def _last_id(value: str | None) -> int | None:
         raise ApiError(400, "bad_last_event_id", "Last-Event-ID must be an event id we sent") from exc
 
 
-@router.get("/subscriptions/{subscription_id}/stream", summary="Live alerts (Server-Sent Events)")
+# OpenAPI: what a stream answers (each event's data is an alert, as in the history).
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {
+    "description": "an event per alert (`id`: its offset, for Last-Event-ID)",
+    "content": {"text/event-stream": {}}}}
+
+
+@router.get("/subscriptions/{subscription_id}/stream", summary="Live alerts (Server-Sent Events)",
+            response_class=EventSourceResponse, responses=EVENT_STREAM)
 async def stream_one(subscription_id: str, key: KeyDep, store: StoreDep, settings: SettingsDep,
                      request: Request,
                      last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
@@ -95,7 +102,8 @@ async def stream_one(subscription_id: str, key: KeyDep, store: StoreDep, setting
         ping=settings.sse_ping_seconds, send_timeout=settings.sse_send_timeout_seconds)
 
 
-@router.get("/alerts/stream", summary="Live alerts of all this key's subscriptions (SSE)")
+@router.get("/alerts/stream", summary="Live alerts of all this key's subscriptions (SSE)",
+            response_class=EventSourceResponse, responses=EVENT_STREAM)
 async def stream_all(key: KeyDep, store: StoreDep, settings: SettingsDep, request: Request,
                      last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
     _check_quota(store, key.key_id, settings.max_streams_per_key)
@@ -108,7 +116,9 @@ FEED_ENTRIES = 50
 
 
 @router.get("/feeds/{token}", summary="A subscription's alerts as an Atom feed (no key: the "
-            "token in the link is the secret)", response_class=Response)
+            "token in the link is the secret)", response_class=Response,
+            responses={200: {"description": "the newest alerts as Atom entries",
+                             "content": {"application/atom+xml": {}}}})
 async def atom_feed(token: str, store: StoreDep, alert_history: HistoryDep, settings: SettingsDep,
                     request: Request) -> Response:
     subscription = store.by_feed_token(token)

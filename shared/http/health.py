@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 # A dependency's state: "ok" (or Elasticsearch's "green"/"yellow") when usable, else a word
 # saying what is wrong ("unreachable", "red").
@@ -16,16 +17,28 @@ HEALTHY = {"ok", "green", "yellow"}
 HealthChecks = Callable[..., Awaitable[dict[str, str]]]
 
 
+class Liveness(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    """`status`, then one key per dependency with its state (`kafka`, `elasticsearch` …)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(description="ok, or degraded when a dependency is not usable (then 503)")
+
+
 def health_router(checks: HealthChecks) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/health/live", summary="The process answers (liveness)")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
+    async def live() -> Liveness:
+        return Liveness()
 
     @router.get("/health/ready", summary="Reachability of the services this API depends on (readiness)",
-                responses={503: {"description": "a dependency is unreachable"}})
-    @router.get("/health", summary="The same as /health/ready",
+                response_model=Readiness, responses={503: {"description": "a dependency is unreachable"}})
+    @router.get("/health", summary="The same as /health/ready", response_model=Readiness,
                 responses={503: {"description": "a dependency is unreachable"}})
     async def ready(states: Annotated[dict[str, str], Depends(checks)]) -> JSONResponse:
         healthy = all(state in HEALTHY for state in states.values())

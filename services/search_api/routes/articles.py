@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from services.search_api.answers import Article, Related
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import related_story_body, similar_body
 from shared.contracts.document import summarize_hit
@@ -16,14 +17,15 @@ router = APIRouter(tags=["articles"])
 ArticleId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,128}$", description="an article id")]
 
 
-@router.get("/articles/{article_id}", summary="One article, fully enriched",
+@router.get("/articles/{article_id}", summary="One article, fully enriched", response_model=Article,
+            response_model_exclude_unset=True,
             responses={404: {"description": "no such article"}})
 async def get_article(index: NewsIndexDep, article_id: ArticleId) -> Any:
     return await index.article(article_id)
 
 
 @router.get("/articles/{article_id}/related", summary="Same story first, then similar articles",
-            responses={404: {"description": "no such article"}})
+            response_model=Related, responses={404: {"description": "no such article"}})
 async def related(index: NewsIndexDep, article_id: ArticleId,
                   size: Annotated[int, Query(ge=1, le=50)] = 10) -> Any:
     article = await index.article(article_id)

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from services.search_api.answers import SearchAnswer, Suggestions, Syntax
 from services.search_api.cache import request_key
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import (
@@ -32,7 +33,8 @@ router = APIRouter(tags=["search"])
 FacetValues = Annotated[list[str] | None, Query()]
 
 
-@router.get("/search/syntax", summary="The query language: its constructs and its fields")
+@router.get("/search/syntax", summary="The query language: its constructs and its fields",
+            response_model=Syntax)
 async def syntax() -> dict[str, Any]:
     """What the page's help shows, from the language's own table: adding a field adds it here."""
     return {"help": (SYNTAX_HELP or "").split("\n\n")[1].strip("\n"),
@@ -40,7 +42,9 @@ async def syntax() -> dict[str, Any]:
                        for spec in FIELDS.values()]}
 
 
+# The answer is written here (orjson, or the cache's bytes): its model documents it, unchecked.
 @router.get("/search", summary="Search articles", responses={400: {"description": "bad query"}},
+            response_model=SearchAnswer,
             openapi_extra={"x-examples": ['"peace talks" org:"U.N." -sport', "country:KP topic:politics"]})
 async def search(
     index: NewsIndexDep,
@@ -100,7 +104,8 @@ async def search(
     return Response(body, media_type="application/json")
 
 
-@router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant")
+@router.get("/suggest", summary="Entity and keyword autocomplete, typo tolerant",
+            response_model=Suggestions)
 async def suggest(index: NewsIndexDep, prefix: Annotated[str, Query(min_length=2, max_length=100)],
                   size: Annotated[int, Query(ge=1, le=30)] = 10) -> Any:
     if len(prefix.strip()) < 2:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from services.search_api.answers import Story
 from services.search_api.deps import NewsIndexDep
 from services.search_api.query import story_body
 from shared.contracts.document import summarize_hit
@@ -15,7 +16,7 @@ router = APIRouter(tags=["stories"])
 
 
 @router.get("/stories/{story_id}", summary="The articles of one story, oldest first",
-            responses={404: {"description": "no such story"}})
+            response_model=Story, responses={404: {"description": "no such story"}})
 async def story(index: NewsIndexDep, story_id: str, size: Annotated[int, Query(ge=1, le=200)] = 100,
                 hide_duplicates: bool = True) -> Any:
     response = await index.search(story_body(story_id, size, hide_duplicates))

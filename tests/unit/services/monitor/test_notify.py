@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Literal
 
 from services.monitor.notify import OpsNotifier
 from shared.contracts.alerts import Subscription
+from shared.contracts.monitor import GroupView, PartitionView
 from shared.contracts.topology import Topic
 from shared.runtime.tables import Table
 from shared.settings import Settings
 from tests.fakes import FakeProducer
 
 
-def group(stage: str, status: str, lag: int = 0) -> dict[str, Any]:
-    return {"stage": stage, "name": stage, "status": status, "lag": lag, "lag_seconds": 3.0 * lag,
-            "workers": [], "partitions": [{"status": "STOP" if status == "ERR" else "OK"}]}
+def group(stage: str, status: Literal["OK", "WARN", "ERR"], lag: int = 0) -> GroupView:
+    partition = PartitionView(partition=0, committed=0, end=lag, lag=lag, lag_seconds=3.0 * lag,
+                              status="STOP" if status == "ERR" else "OK", owner=None)
+    return GroupView(stage=stage, name=stage, group=f"newsflow-{stage}", topic="news.extracted",
+                     writes="news.analysed", status=status, lag=lag, lag_seconds=3.0 * lag,
+                     workers=[], partitions=[partition])
 
 
 async def test_changes_and_growth_go_to_active_ops_subscriptions() -> None:
