@@ -10,10 +10,11 @@ from aiohttp import web
 
 @contextlib.asynccontextmanager
 async def serving(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                  route: str = "/{tail:.*}") -> AsyncIterator[int]:
-    """POSTs to `route` answered by `handler`; yields the port (the kernel picks a free one)."""
+                  route: str = "/{tail:.*}", method: str = "POST") -> AsyncIterator[int]:
+    """Requests (POSTs, or `method`: "*" for any) to `route` answered by `handler`; yields the
+    port (the kernel picks a free one)."""
     app = web.Application()
-    app.router.add_post(route, handler)
+    app.router.add_route(method, route, handler)
     runner = web.AppRunner(app)
     await runner.setup()
     try:

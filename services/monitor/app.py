@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from services.monitor.collector import Collector
-from services.monitor.deadletters import DeadLetterStore, ReplayRefused
+from services.monitor.deadletters import DeadLetterStore, Letter, ReplayRefused
 from services.monitor.notify import OpsNotifier
 from shared.contracts.alerts import ApiKey, Subscription
 from shared.contracts.document import DocField
@@ -41,6 +41,7 @@ from shared.contracts.monitor import (
     LetterCounts,
     LetterDetail,
     LetterPage,
+    LetterSummary,
     Overview,
     Refusal,
     ReplayBatch,
@@ -139,8 +140,12 @@ async def deadletters(letters: LettersDep, stage: str | None = None, error_type:
     found = letters.query(stage, error_type, _time(since, "since"), _time(until, "until"))
     chosen = found[(page - 1) * size: page * size]
     return {"total": len(found), "page": page, "size": size,
-            "letters": [letter.summary() | {"replay": letters.outcome(letter.letter_id, None)}
-                        for letter in chosen]}
+            "letters": [_summary(letters, letter) for letter in chosen]}
+
+
+def _summary(letters: DeadLetterStore, letter: Letter) -> LetterSummary:
+    replay = letters.outcome(letter.letter_id, None)
+    return LetterSummary.model_validate(letter.summary() | {"replay": replay})
 
 
 async def _indexed_at(request: Request, article_id: str | None) -> float | None:
@@ -190,7 +195,7 @@ async def replay_many(body: LetterFilter, letters: LettersDep, request: Request,
                                                      "replayed and what refused")] = False,
                       ) -> ReplayBatch:
     found = letters.query(body.stage, body.error_type, _time(body.since, "since"), _time(body.until, "until"))
-    replayed, refused = [], []
+    replayed, chosen, refused = [], [], []
     for letter in found:
         try:
             if dry_run:
@@ -200,9 +205,10 @@ async def replay_many(body: LetterFilter, letters: LettersDep, request: Request,
             else:
                 await letters.replay(request.app.state.producer, letter.letter_id, force)
             replayed.append(letter.letter_id)
+            chosen.append(_summary(letters, letter))
         except ReplayRefused as exc:
             refused.append(Refusal(id=letter.letter_id, reason=exc.reason))
-    return ReplayBatch(dry_run=dry_run, replayed=replayed, refused=refused)
+    return ReplayBatch(dry_run=dry_run, replayed=replayed, letters=chosen, refused=refused)
 
 
 async def health_checks(settings: SettingsDep) -> dict[str, str]:

@@ -145,4 +145,5 @@ class Refusal(BaseModel):
 class ReplayBatch(BaseModel):
     dry_run: bool = Field(description="true: nothing was sent; `replayed` lists what would be")
     replayed: list[str]
+    letters: list[LetterSummary] = Field(description="the letters of `replayed`, summarised")
     refused: list[Refusal]

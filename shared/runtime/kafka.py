@@ -257,8 +257,9 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
-    """Messages on the stage's input topic that its consumer group has not committed yet."""
+async def consumer_lag(settings: Settings, stage: StageSpec, group: str | None = None) -> int:
+    """Messages on the stage's input topic that its consumer group (or `group`, one of a
+    sharded stage's) has not committed yet."""
     if stage.reads is None:
         return 0
     name = topic_name(settings, stage.reads)
@@ -267,7 +268,7 @@ async def consumer_lag(settings: Settings, stage: StageSpec) -> int:
     await admin.start()
     await consumer.start()
     try:
-        committed = await _group_offsets(admin, stage.consumer_group(settings))
+        committed = await _group_offsets(admin, group or stage.consumer_group(settings))
         partitions = [tp for tp in await topic_partitions(consumer, name)]
         ends = await consumer.end_offsets(partitions)
         return sum(
