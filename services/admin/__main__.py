@@ -1,3 +1,6 @@
+"""python -m services.admin: the `newsflow` command."""
+
 from services.admin.cli import app
 
-app()
+if __name__ == "__main__":
+    app()

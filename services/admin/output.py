@@ -23,8 +23,10 @@ from rich.table import Table
 EXIT_OK, EXIT_ATTENTION, EXIT_UNAVAILABLE = 0, 1, 2
 M = TypeVar("M", bound=BaseModel)
 
-console = Console()
-errors = Console(stderr=True)
+# Piped into a file or another command, tables keep their full cells (rich would cut them to
+# 80 columns); on a terminal they fit its width.
+console = Console(width=None if sys.stdout.isatty() else 240)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 
 def fail(message: str, code: int = EXIT_UNAVAILABLE) -> NoReturn:
@@ -65,7 +67,9 @@ def emit(value: Any, as_json: bool, render: Callable[[], Any]) -> None:
         print_json(value)
         return
     shown = render()
-    if shown is not None:
+    if isinstance(shown, str):
+        sys.stdout.write(shown + "\n")  # plain text as it is: no markup, no wrapping
+    elif shown is not None:
         console.print(shown)
 
 

@@ -3,19 +3,9 @@ pages and feeds read it; the API never reads news.alerts from its start)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from services.history.sink import AlertHistorySink, with_retention
-from shared.contracts.history import alerts_alias
+from services.history.sink import alert_history_sink, bounds
 from shared.contracts.topology import Stage, spec
-from shared.runtime.stage import BatchBounds, run_stage
-from shared.settings import get_settings
+from shared.runtime.stage import run_stage
 
-settings = get_settings()
-
-
-async def make_sink(_producer: Any, _consumer: Any) -> AlertHistorySink:
-    return await with_retention(AlertHistorySink, settings, alerts_alias(settings))
-
-
-run_stage(spec(Stage.HISTORY), make_sink, BatchBounds(settings.index_batch_size, 0.5, 0.05))
+if __name__ == "__main__":
+    run_stage(spec(Stage.HISTORY), alert_history_sink, bounds)

@@ -34,9 +34,9 @@ from shared.contracts.history import (
 from shared.contracts.messages import utcnow
 from shared.runtime.elasticsearch import check_elasticsearch, ensure_history, make_client
 from shared.runtime.retry import until_acknowledged
-from shared.runtime.stage import Decoded
+from shared.runtime.stage import BatchBounds, Decoded
 from shared.runtime.tasks import supervised
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +137,18 @@ async def with_retention(sink_type: type[S], settings: Settings, alias: str) -> 
     sink.background = supervised(f"{alias} retention", lambda: keep_dropping_expired(
         es, alias, settings.alert_history_days))
     return sink
+
+
+async def alert_history_sink(_producer: Any, _consumer: Any) -> AlertHistorySink:
+    settings = get_settings()
+    return await with_retention(AlertHistorySink, settings, alerts_alias(settings))
+
+
+async def delivery_history_sink(_producer: Any, _consumer: Any) -> DeliveryHistorySink:
+    settings = get_settings()
+    return await with_retention(DeliveryHistorySink, settings, deliveries_alias(settings))
+
+
+def bounds(settings: Settings) -> BatchBounds:
+    """History entries are small: bulk requests as large as the indexer's, sent within 0.5 s."""
+    return BatchBounds(settings.index_batch_size, 0.5, 0.05)

@@ -33,10 +33,11 @@ from elasticsearch import ConnectionError as ESConnectionError
 from shared.contracts.document import to_document
 from shared.contracts.messages import EnrichedArticle
 from shared.runtime.dead_letters import InvalidMessage
+from shared.runtime.elasticsearch import check_elasticsearch, ensure_index, make_client
 from shared.runtime.metrics import BULK_DOCUMENTS, BULK_RETRIES, INDEX_UNAVAILABLE
 from shared.runtime.retry import Stopping, backoff, sleep_unless_stopped
-from shared.runtime.stage import Decoded, Outcome
-from shared.settings import Settings
+from shared.runtime.stage import BatchBounds, Decoded, Outcome
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +175,16 @@ class BulkIndexSink:
             operations.append(item.action)
             operations.append(item.document)
         return operations
+
+
+async def make_sink(_producer: Any, _consumer: Any) -> BulkIndexSink:
+    settings = get_settings()
+    await check_elasticsearch(settings)
+    es = make_client(settings)
+    await ensure_index(es, settings)
+    return BulkIndexSink(settings, es)
+
+
+def bounds(settings: Settings) -> BatchBounds:
+    """A bulk request goes out when it is full or has waited long enough."""
+    return BatchBounds(settings.index_batch_size, settings.index_batch_seconds, settings.index_linger_seconds)

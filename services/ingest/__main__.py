@@ -1,8 +1,7 @@
-from services.ingest.app import create_app
-from shared.http.serve import serve
-from shared.runtime.preflight import preflight_or_exit
-from shared.settings import get_settings
+"""python -m services.ingest: the ingest API on NEWSFLOW_INGEST_PORT (8001)."""
 
-settings = get_settings()
-preflight_or_exit(settings, elasticsearch=False)
-serve(create_app(settings), settings, settings.ingest_host, settings.ingest_port)
+from services.ingest.app import create_app
+from shared.http.serve import run_api
+
+if __name__ == "__main__":
+    run_api(create_app, "ingest", elasticsearch=False)

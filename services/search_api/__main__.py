@@ -1,8 +1,7 @@
-from services.search_api.app import create_app
-from shared.http.serve import serve
-from shared.runtime.preflight import preflight_or_exit
-from shared.settings import get_settings
+"""python -m services.search_api: search, subscriptions and the pages on NEWSFLOW_SEARCH_PORT (8000)."""
 
-settings = get_settings()
-preflight_or_exit(settings, elasticsearch=True)
-serve(create_app(settings), settings, settings.search_host, settings.search_port)
+from services.search_api.app import create_app
+from shared.http.serve import run_api
+
+if __name__ == "__main__":
+    run_api(create_app, "search", elasticsearch=True)

@@ -1,17 +1,7 @@
-"""The one dead-letter path: what counts as bad data, the limits that stop a stage instead, and
-the one builder and sender of dead letters.
-
-- Bad data raises `InvalidMessage` (or fails to decode): the message is dead-lettered with the
-  error, the stage, the source topic/partition/offset and the original payload, and the stage
-  moves on.
-- Infrastructure errors (broker, Elasticsearch) are not the message's fault: they are retried
-  where they happen and never dead-lettered.
-- `DeadLetterPolicy` watches the invalid ones: more than `max_consecutive` in a row, or an
-  invalid share above `max_ratio` over the last `window` messages, means the stage itself is
-  broken (a bug, a bad deploy, an upstream change), so it stops loudly (`StageHalted`) rather
-  than quietly emptying the stream into the dead-letter topic. The message that tripped the
-  limit is not dead-lettered and not committed: after the fix it is processed again.
-"""
+"""The one dead-letter path: `InvalidMessage` (bad data: dead-lettered with the error, the
+stage, the source and the original payload), `DeadLetterPolicy` (the limits that halt a
+broken stage instead) and the one builder and sender of letters. The rules themselves are
+written once, for users, in docs/architecture.md ("Dead-letter policy")."""
 
 from __future__ import annotations
 

@@ -386,14 +386,19 @@ def _failed(error: BaseException) -> Awaitable[Any]:
 
 
 def run_stage(spec: StageSpec, make_sink: Callable[[Any, Any], Awaitable[Sink]],
-              bounds: BatchBounds | None = None, settings: Settings | None = None,
+              bounds: BatchBounds | Callable[[Settings], BatchBounds] | None = None,
+              settings: Settings | None = None,
               runtime_class: type[StageRuntime] = StageRuntime) -> None:
     """`python -m services.<stage>`: runs the stage until SIGTERM/SIGINT; exits 3 when halted
     by the dead-letter limits. `make_sink(producer, consumer)` builds the stage's sink (the
     consumer tells which partitions are this worker's); a sink's `close()`, if it has one,
-    runs at shutdown. `runtime_class` replaces the batch loop (the linker's orders its input)."""
+    runs at shutdown. `bounds` (or a function making them from the settings) sizes the batches.
+    `runtime_class` replaces the batch loop (the linker's orders its input). The settings are
+    read here, when the process starts: a stage module reads none at import."""
     settings = settings or get_settings()
     configure_logging(settings.log_format)
+    if callable(bounds):
+        bounds = bounds(settings)
     bounds = bounds or BatchBounds(settings.stage_batch_size, 1.0, 0.0)
 
     async def main() -> None:

@@ -165,14 +165,46 @@ def _cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_status_and_deadletters_commands(pipeline: Pipeline) -> None:
-    shown = await asyncio.to_thread(_cli, pipeline, "status")
-    assert shown.returncode == 0, shown.stderr
+    async def all_ok() -> subprocess.CompletedProcess[str] | None:
+        shown = await asyncio.to_thread(_cli, pipeline, "status")
+        return shown if shown.returncode == 0 else None  # 1 while a stage is not OK
+
+    shown = await eventually(all_ok, "`newsflow status` to exit 0")
     for stage in ("extraction", "enrichment", "indexing", "alerting", "delivery"):
         assert stage in shown.stdout
+    as_json = await asyncio.to_thread(_cli, pipeline, "status", "--json")
+    assert {g["status"] for g in json.loads(as_json.stdout)["groups"]} == {"OK"}, as_json.stdout
     listed = await asyncio.to_thread(_cli, pipeline, "deadletters", "list", "--stage", "enrichment")
     assert listed.returncode == 0 and "InjectedFailure" in listed.stdout, listed.stdout + listed.stderr
     refused = await asyncio.to_thread(_cli, pipeline, "deadletters", "replay")
     assert refused.returncode == 2
+
+
+async def test_a_filtered_replay_lists_first_and_sends_with_execute(pipeline: Pipeline) -> None:
+    marker = _marker()
+    extraction = pipeline.services.processes["extraction"]
+    extraction.stop()
+    pipeline.services.start("extraction", {"NEWSFLOW_INJECT_FAILURE": f"extraction:{marker}"})
+    try:
+        article_id = await pipeline.submit(_article(marker))
+
+        async def letter() -> dict[str, Any] | None:
+            page = (await pipeline.monitor.get("/ops/deadletters", params={"stage": "extraction"})).json()
+            return next((x for x in page["letters"] if x["article_id"] == article_id), None)
+
+        found = await eventually(letter, "the extraction letter")
+    finally:
+        extraction.stop()
+        pipeline.services.start("extraction")
+    args = ("deadletters", "replay", "--stage", "extraction", "--error-type", "InjectedFailure")
+    planned = await asyncio.to_thread(_cli, pipeline, *args, "--json")
+    plan = json.loads(planned.stdout)
+    assert planned.returncode == 0 and plan["dry_run"] is True and found["id"] in plan["replayed"]
+    detail = (await pipeline.monitor.get(f"/ops/deadletters/{found['id']}")).json()
+    assert detail["replay"] is None  # listed, not sent
+    done = await asyncio.to_thread(_cli, pipeline, *args, "--execute")
+    assert done.returncode == 0 and f"replayed {len(plan['replayed'])}" in done.stdout, done.stdout
+    await pipeline.wait_for_article(article_id)
 
 
 async def test_ops_page_shows_a_stopped_stage_and_replays_a_letter(pipeline: Pipeline) -> None:

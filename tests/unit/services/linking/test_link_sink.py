@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
-from services.linking import __main__ as linking
+from services.linking import sink as linking
 from services.linking.link import Linker
 from shared.contracts.messages import EnrichedArticle, LinkRecord
 from shared.contracts.topology import Topic, topic_name

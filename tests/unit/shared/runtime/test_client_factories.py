@@ -16,7 +16,7 @@ CLIENT_CLASSES = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient",
                   "AsyncElasticsearch", "Elasticsearch", "KafkaProducer", "KafkaConsumer",
                   "KafkaAdminClient", "create_conn"}
 ADDRESSES = {"kafka_bootstrap", "elasticsearch_url"}
-DISPLAY = {"echo", "secho", "print", "info", "warning", "error", "debug", "critical"}
+DISPLAY = {"echo", "secho", "print", "emit", "fail", "info", "warning", "error", "debug", "critical"}
 THIS = Path(__file__).resolve()
 
 
