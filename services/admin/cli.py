@@ -411,6 +411,8 @@ def status(watch: Annotated[bool, typer.Option(help="refresh every 2 s until Ctr
            url: MonitorOption = None, as_json: JsonOption = False) -> None:
     """Every stage: status, workers, rate, lag (messages and seconds), p99, dead letters.
     Exits 1 when any stage is not OK."""
+    if watch and as_json:
+        fail("--watch redraws a table; --json prints the state once: choose one")
     api = monitor(settings_for(monitor_url=url))
 
     def look() -> Overview:

@@ -3,7 +3,7 @@ on which port it answers scrapers and probes.
 
 Workers, the `newsflow` CLI, deploy/local and the monitor read this table; the ops configs
 (Prometheus scrape configs and target rules, the compose file's services, the Kubernetes
-Deployments, topics, users and their ACLs, the README's diagram) are generated from it by
+Deployments, topics, users and their ACLs, the docs' diagrams and table) are generated from it by
 `python -m deploy.generate` and a test fails when any copy differs. A new stage is one more
 `StageSpec` row (plus its service), then `python -m deploy.generate`.
 """

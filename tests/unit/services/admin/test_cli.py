@@ -92,7 +92,7 @@ def test_what_does_not_answer_is_one_line_naming_it_and_exit_2(tmp_path: Any) ->
 
 def test_misuse_is_exit_2() -> None:
     for args in (("deadletters", "replay"), ("deadletters", "replay", "0-1", "--stage", "x"),
-                 ("keys", "create", "desk", "--scope", "everything")):
+                 ("keys", "create", "desk", "--scope", "everything"), ("status", "--watch", "--json")):
         code, out, err = _finish(_cli(*args))
         assert (code, out) == (2, "") and err.startswith("error: "), (args, err)
 
