@@ -9,9 +9,9 @@ last one stopped; alert ids are deterministic, so a replayed batch repeats ids a
 deliverer drops the repeats.
 """
 
-from services.alerts.sink import bounds, make_sink
+from services.alerts.sink import make_sink
 from shared.contracts.topology import Stage, spec
-from shared.runtime.stage import run_stage
+from shared.runtime.stage import latency_bounds, run_stage
 
 if __name__ == "__main__":
-    run_stage(spec(Stage.ALERTING), make_sink, bounds)
+    run_stage(spec(Stage.ALERTING), make_sink, latency_bounds)

@@ -1,7 +1,6 @@
 """The alert matcher's sink: alerts for each enriched article, and the spike and breaking
 counts recorded before the batch is committed (see `__main__` for how the stage runs)."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +13,7 @@ from shared.contracts.alerts import AlertEvent, ApiKey, SignalState, Subscriptio
 from shared.contracts.topology import Stage, Topic, spec, topic_name
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.retry import until_acknowledged
-from shared.runtime.stage import BatchBounds, Decoded, Outcome, TopicSink
+from shared.runtime.stage import Decoded, Outcome, TopicSink
 from shared.runtime.tables import Table
 from shared.settings import Settings, get_settings
 
@@ -75,8 +74,3 @@ async def make_sink(producer: Any, consumer: Any) -> AlertSink:
         await table.start()
         await table.wait_caught_up()
     return AlertSink(settings, [keys, subscriptions], signals, live, producer, consumer)
-
-
-def bounds(settings: Settings) -> BatchBounds:
-    """Alerts are latency-bound: take what is there, do not linger for a fuller batch."""
-    return BatchBounds(settings.stage_batch_size, 0.5, 0.0)

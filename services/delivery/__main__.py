@@ -6,9 +6,9 @@ committed; the attempts run beside it on their own tasks, from that table. With 
 workers, each attempts the alerts of the owners whose `news.alerts` partitions it holds.
 """
 
-from services.delivery.sink import bounds, make_sink
+from services.delivery.sink import make_sink
 from shared.contracts.topology import Stage, spec
-from shared.runtime.stage import run_stage
+from shared.runtime.stage import latency_bounds, run_stage
 
 if __name__ == "__main__":
-    run_stage(spec(Stage.DELIVERY), make_sink, bounds)
+    run_stage(spec(Stage.DELIVERY), make_sink, latency_bounds)

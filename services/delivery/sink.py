@@ -1,7 +1,6 @@
 """The deliverer's sink: each alert's state recorded before its offset is committed, the
 attempts on their own supervised task (see `__main__` for how the stage runs)."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -14,10 +13,10 @@ from services.delivery.deliverer import Deliverer
 from shared.contracts.alerts import ApiKey, Delivery, EndpointHealth, Subscription
 from shared.contracts.topology import Topic, topic_name
 from shared.runtime.kafka import ensure_topics, partition_of
-from shared.runtime.stage import BatchBounds, Decoded, Outcome
+from shared.runtime.stage import Decoded, Outcome
 from shared.runtime.tables import Table
 from shared.runtime.tasks import supervised
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
 
 
 class DeliverySink:
@@ -70,8 +69,3 @@ async def make_sink(producer: Any, consumer: Any) -> DeliverySink:
         await table.start()
         await table.wait_caught_up()
     return DeliverySink(deliverer, [keys, subscriptions, endpoints, deliveries], session)
-
-
-def bounds(settings: Settings) -> BatchBounds:
-    """Alerts wait for nothing: take what is there."""
-    return BatchBounds(settings.stage_batch_size, 0.5, 0.0)

@@ -1,7 +1,6 @@
 """The linker's sink: each decision recorded in `news.links` before its article goes on, and
 the hand-over when the group moves the partition (see `__main__` for why one linker works)."""
 
-
 from __future__ import annotations
 
 import asyncio

@@ -91,6 +91,11 @@ class BatchBounds:
     linger_seconds: float  # after the first, how long to wait for more (0: take what is there)
 
 
+def latency_bounds(settings: Settings) -> BatchBounds:
+    """For stages whose readers wait (alerts): take what is there, never linger for a fuller batch."""
+    return BatchBounds(settings.stage_batch_size, 0.5, 0.0)
+
+
 def _flat(batches: dict[TopicPartition, list[Any]]) -> list[Record]:
     return [record for partition in batches.values() for record in partition]
 

@@ -75,24 +75,31 @@ async def test_topics_and_latency_views(pipeline: Pipeline) -> None:
     assert raw["oldest_at"] <= raw["newest_at"]
 
 
-async def test_a_dead_letter_is_browsed_inspected_and_replayed_once_after_the_fix(
-        pipeline: Pipeline) -> None:
+async def _dead_lettered(pipeline: Pipeline, stage: str) -> tuple[str, str, dict[str, Any]]:
+    """An article the stage dead-letters (a failure injected for its marker), then the stage
+    restarted without the failure: (marker, article id, the letter in the dead-letter view)."""
     marker = _marker()
-    enrichment = pipeline.services.processes["enrichment"]
-    enrichment.stop()
-    pipeline.services.start("enrichment", {"NEWSFLOW_INJECT_FAILURE": f"enrichment:{marker}"})
+    worker = pipeline.services.processes[stage]
+    worker.stop()
+    pipeline.services.start(stage, {"NEWSFLOW_INJECT_FAILURE": f"{stage}:{marker}"})
     try:
         article_id = await pipeline.submit(_article(marker))
 
         async def letter() -> dict[str, Any] | None:
             page = (await pipeline.monitor.get("/ops/deadletters", params={
-                "stage": "enrichment", "error_type": "InjectedFailure"})).json()
+                "stage": stage, "error_type": "InjectedFailure"})).json()
             return next((x for x in page["letters"] if x["article_id"] == article_id), None)
 
-        found = await eventually(letter, "the letter in the dead-letter view")
+        found = await eventually(letter, f"the {stage} letter in the dead-letter view")
     finally:
-        enrichment.stop()
-        pipeline.services.start("enrichment")  # the bug is gone
+        worker.stop()
+        pipeline.services.start(stage)  # the bug is gone
+    return marker, article_id, found
+
+
+async def test_a_dead_letter_is_browsed_inspected_and_replayed_once_after_the_fix(
+        pipeline: Pipeline) -> None:
+    marker, article_id, found = await _dead_lettered(pipeline, "enrichment")
     detail = (await pipeline.monitor.get(f"/ops/deadletters/{found['id']}")).json()
     assert marker in detail["payload"] and "injected failure" in detail["error"]
     assert detail["headers"]["newsflow-error-stage"] == "enrichment" and detail["replay"] is None
@@ -181,21 +188,7 @@ async def test_status_and_deadletters_commands(pipeline: Pipeline) -> None:
 
 
 async def test_a_filtered_replay_lists_first_and_sends_with_execute(pipeline: Pipeline) -> None:
-    marker = _marker()
-    extraction = pipeline.services.processes["extraction"]
-    extraction.stop()
-    pipeline.services.start("extraction", {"NEWSFLOW_INJECT_FAILURE": f"extraction:{marker}"})
-    try:
-        article_id = await pipeline.submit(_article(marker))
-
-        async def letter() -> dict[str, Any] | None:
-            page = (await pipeline.monitor.get("/ops/deadletters", params={"stage": "extraction"})).json()
-            return next((x for x in page["letters"] if x["article_id"] == article_id), None)
-
-        found = await eventually(letter, "the extraction letter")
-    finally:
-        extraction.stop()
-        pipeline.services.start("extraction")
+    _, article_id, found = await _dead_lettered(pipeline, "extraction")
     args = ("deadletters", "replay", "--stage", "extraction", "--error-type", "InjectedFailure")
     planned = await asyncio.to_thread(_cli, pipeline, *args, "--json")
     plan = json.loads(planned.stdout)
