@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from deploy.local.stack import Stack
+from services.admin.output import EXIT_UNAVAILABLE
 from shared.runtime.security import EXIT_CONNECTION
 from tests.conftest import REPO_ROOT
 from tests.integration.test_alerts import _article, _marker, _text
@@ -38,7 +39,7 @@ def test_the_secure_stack_refuses_plain_clients(secure_stack: Stack) -> None:
     assert env["NEWSFLOW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert env["NEWSFLOW_ELASTICSEARCH_URL"].startswith("https://")
     plain = _start("lag", NEWSFLOW_KAFKA_SECURITY_PROTOCOL="PLAINTEXT", stack=secure_stack)
-    assert plain.returncode == 1
+    assert plain.returncode == EXIT_UNAVAILABLE  # the CLI's code for what it cannot reach
     assert "Kafka unreachable" in plain.stderr and "SECURITY_PROTOCOL" in plain.stderr
 
 
@@ -104,7 +105,7 @@ def test_mtls_clients_log_in_with_a_certificate(secure: Pipeline, secure_stack: 
     assert "extraction" in result.stdout
     refused = _start("lag", stack=None, env=env,
                      NEWSFLOW_KAFKA_SSL_CERT_FILE="", NEWSFLOW_KAFKA_SSL_KEY_FILE="")
-    assert refused.returncode == EXIT_CONNECTION
+    assert refused.returncode == EXIT_UNAVAILABLE  # the CLI's code; a service exits 4
     assert "wants a client certificate" in refused.stderr and "Traceback" not in refused.stderr
 
 
@@ -118,7 +119,7 @@ def test_elasticsearch_by_its_ca_fingerprint(secure: Pipeline, secure_stack: Sta
     assert "index" in result.stdout
     wrong = _start("init", stack=None, env=secure.services.env, NEWSFLOW_ELASTICSEARCH_CA_FILE="",
                    NEWSFLOW_ELASTICSEARCH_CA_FINGERPRINT="00" * 32)
-    assert wrong.returncode == EXIT_CONNECTION and "fingerprint" in wrong.stderr, wrong.stderr
+    assert wrong.returncode == EXIT_UNAVAILABLE and "fingerprint" in wrong.stderr, wrong.stderr
 
 
 @pytest.mark.parametrize(("module", "override", "expected"), [
