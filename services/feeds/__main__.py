@@ -1,55 +1,9 @@
-"""python -m services.feeds — polls the feeds in NEWSFLOW_FEEDS / NEWSFLOW_FEEDS_FILE."""
-
-from __future__ import annotations
+"""python -m services.feeds: polls the feeds in NEWSFLOW_FEEDS / NEWSFLOW_FEEDS_FILE and
+publishes new entries to news.raw, through the same validation as the ingest API."""
 
 import asyncio
-import signal
 
-import httpx
-
-from services.feeds.poller import FeedPoller, load_feeds
-from services.feeds.state import FeedState
-from shared.contracts.messages import RawArticle
-from shared.http.outbound import OutboundPolicy
-from shared.runtime.kafka import check_kafka, ensure_topics, make_producer, publish_raw
-from shared.runtime.logs import configure_logging
-from shared.runtime.preflight import exit_on_problem
-from shared.runtime.security import ConnectionProblem
-from shared.settings import get_settings
-
-
-async def main() -> None:
-    settings = get_settings()
-    feeds = load_feeds(settings)
-    if not feeds:
-        raise SystemExit("no feeds configured: set NEWSFLOW_FEEDS or NEWSFLOW_FEEDS_FILE")
-    try:
-        await check_kafka(settings)
-    except ConnectionProblem as problem:
-        exit_on_problem(problem)
-    await ensure_topics(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    state = FeedState(settings.feeds_state or settings.cache_dir / "state" / "feeds.sqlite3")
-    producer = make_producer(settings)
-    await producer.start()
-
-    async def publish(raw: RawArticle) -> None:
-        await publish_raw(producer, settings, raw)
-
-    timeout = httpx.Timeout(settings.feed_fetch_timeout_seconds)
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            policy = OutboundPolicy(settings.outbound_allow, settings.feed_fetch_timeout_seconds,
-                                    max_response_bytes=settings.max_body_bytes)
-            await FeedPoller(feeds, state, publish, client, policy, settings.max_body_bytes).run(stop)
-    finally:
-        await producer.stop()
-        state.close()
-
+from services.feeds.run import run
 
 if __name__ == "__main__":
-    configure_logging(get_settings().log_format)
-    asyncio.run(main())
+    asyncio.run(run())
