@@ -101,14 +101,17 @@ def connected_settings(kafka: bool, elasticsearch: bool = False, **flags: str | 
     return settings
 
 
-def run(work: Coroutine[Any, Any, T], settings: Settings) -> T:
-    """Runs a command's async work; a broker or node lost on the way is one line and exit 2."""
+def run(work: Coroutine[Any, Any, T], settings: Settings, kafka: bool = True) -> T:
+    """Runs a command's async work; a broker or node lost on the way is one line and exit 2
+    (`kafka`: whether the work talks to Kafka, which a lost connection is then blamed on)."""
     try:
         return asyncio.run(work)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        fail(f"Kafka at {settings.kafka_bootstrap} stopped answering: {exc or type(exc).__name__}")
     except (TransportError, ElasticsearchApiError) as exc:
         fail(f"Elasticsearch at {settings.elasticsearch_url} failed: {exc}")
+    except (KafkaError, OSError, TimeoutError) as exc:
+        where = (f"Kafka at {settings.kafka_bootstrap}" if kafka
+                 else f"Elasticsearch at {settings.elasticsearch_url}")
+        fail(f"{where} stopped answering: {exc or type(exc).__name__}")
 
 
 def _key(settings: Settings) -> str | None:
@@ -157,7 +160,7 @@ def reindex_command(elasticsearch: ElasticsearchOption = None, as_json: JsonOpti
         finally:
             await es.close()
 
-    old, new, copied = run(work(), settings)
+    old, new, copied = run(work(), settings, kafka=False)
     done = {"from": old, "to": new, "copied": copied, "alias": settings.index_alias}
     emit(done, as_json, lambda: f"copied {copied} documents from {old} to {new}; alias "
                                 f"{settings.index_alias} now points to {new} (delete {old} when you no "
