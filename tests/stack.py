@@ -262,11 +262,17 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
+def newsflow(pipeline: Pipeline, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The `newsflow` command, run as an operator would, against the pipeline (its namespace,
+    ports and admin key), with `env` on top."""
+    return subprocess.run([sys.executable, "-m", "services.admin", *args],
+                          env={**os.environ, **pipeline.services.env, **env}, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
 def create_key(pipeline: Pipeline, name: str, *options: str) -> str:
     """Through the admin command, as an operator would."""
-    env = {**os.environ, **pipeline.services.env}
-    result = subprocess.run([sys.executable, "-m", "services.admin.cli", "keys", "create", name, *options],
-                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = newsflow(pipeline, "keys", "create", name, *options)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

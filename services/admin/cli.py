@@ -240,13 +240,12 @@ def ingest(
     items = [item for path in find_files(paths)
              for item in read_items(path, {"name": source, "client": "newsflow-cli"})]
     summary = ImportSummary()
-    key = _key(settings)
-    Api("ingest API", base, key).call("GET", "/health/live")  # away: one line, before any progress
+    api = Api("ingest API", base, _key(settings))
+    api.call("GET", "/health/live")  # away: one line, before any progress
     progress = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=errors, disable=as_json)
     try:
-        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {key}"} if key else {}) as client, \
-                progress:
+        with httpx.Client(timeout=60, headers=api.headers) as client, progress:
             task = progress.add_task("ingest", total=len(items))
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]

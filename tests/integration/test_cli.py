@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import Pipeline, eventually
+from tests.stack import Pipeline, eventually, newsflow
 
 pytestmark = pytest.mark.integration
 
@@ -66,28 +66,23 @@ async def test_clean_import_exits_zero(pipeline: Pipeline, tmp_path: Path) -> No
     assert "accepted 1, duplicates 0, rejected 0" in result.stdout
 
 
-def _newsflow(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.admin", *args], capture_output=True,
-                          text=True, env={**os.environ, **pipeline.services.env}, timeout=120)
-
-
 def test_keys_and_lag_as_json_on_the_real_broker(pipeline: Pipeline) -> None:
-    made = _newsflow(pipeline, "keys", "create", "json desk", "--scope", "read", "--json")
+    made = newsflow(pipeline, "keys", "create", "json desk", "--scope", "read", "--json")
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)
     assert key["key"].startswith(f"nf_{key['key_id']}_") and key["scopes"] == ["read"]
-    listed = _newsflow(pipeline, "keys", "list", "--json")
+    listed = newsflow(pipeline, "keys", "list", "--json")
     mine = [k for k in json.loads(listed.stdout) if k["key_id"] == key["key_id"]]
     assert listed.returncode == 0 and mine == [{k: v for k, v in key.items() if k != "key"}]
-    revoked = _newsflow(pipeline, "keys", "revoke", key["key_id"], "--json")
+    revoked = newsflow(pipeline, "keys", "revoke", key["key_id"], "--json")
     assert revoked.returncode == 0
     assert json.loads(revoked.stdout) == {"key_id": key["key_id"], "revoked": True}
-    unknown = _newsflow(pipeline, "keys", "revoke", "knothere")
+    unknown = newsflow(pipeline, "keys", "revoke", "knothere")
     assert (unknown.returncode, unknown.stdout) == (1, "") and "no key knothere" in unknown.stderr
-    table = _newsflow(pipeline, "keys", "list")
+    table = newsflow(pipeline, "keys", "list")
     assert table.returncode == 0 and "key id" in table.stdout and "revoked" in table.stdout
 
-    lag = _newsflow(pipeline, "lag", "--json")
+    lag = newsflow(pipeline, "lag", "--json")
     rows = json.loads(lag.stdout)
     assert lag.returncode == 0 and {r["stage"] for r in rows} >= {"extraction", "enrichment", "linking"}
     assert all(isinstance(r["lag"], int) and r["lag"] >= 0 for r in rows)
@@ -97,10 +92,7 @@ def test_keys_and_lag_as_json_on_the_real_broker(pipeline: Pipeline) -> None:
 def test_ingest_as_json(pipeline: Pipeline, tmp_path: Path) -> None:
     path = tmp_path / "one.txt"
     path.write_text(_story(f"Quay{uuid.uuid4().hex[:6]}"))
-    result = subprocess.run(
-        [sys.executable, "-m", "services.admin", "ingest", str(path), "--json",
-         "--url", f"http://127.0.0.1:{pipeline.settings.ingest_port}"],
-        capture_output=True, text=True, env={**os.environ, "NEWSFLOW_API_KEY": pipeline.admin_key},
-        timeout=120)
+    result = newsflow(pipeline, "ingest", str(path), "--json",
+                      "--url", f"http://127.0.0.1:{pipeline.settings.ingest_port}")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"accepted": 1, "duplicates": 0, "rejected": []}

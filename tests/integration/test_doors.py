@@ -6,9 +6,6 @@ out of the access log, webhook secrets sealed on the topic, and history pages by
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -17,8 +14,7 @@ import pytest
 
 from shared.contracts.topology import Topic, topic_name
 from shared.runtime.kafka import make_reader, topic_partitions
-from tests.conftest import REPO_ROOT
-from tests.stack import Pipeline, Receiver, auth, create_key, eventually, subscribe
+from tests.stack import Pipeline, Receiver, auth, create_key, eventually, newsflow, subscribe
 
 
 def _marker() -> str:
@@ -43,9 +39,7 @@ async def _fresh_key(pipeline: Pipeline, *scopes: str) -> str:
 
 def _revoke(pipeline: Pipeline, key: str) -> None:
     key_id = key.split("_")[1]
-    env = {**os.environ, **pipeline.services.env}
-    result = subprocess.run([sys.executable, "-m", "services.admin.cli", "keys", "revoke", key_id],
-                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = newsflow(pipeline, "keys", "revoke", key_id)
     assert result.returncode == 0, result.stderr
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
+from subprocess import CompletedProcess
 from typing import Any
 
 import httpx
@@ -20,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.conftest import REPO_ROOT
 from tests.integration.test_alerts import _article, _marker
 from tests.integration.test_search_page import CHROMIUM_ARGS, _chromium
-from tests.stack import Pipeline, Receiver, auth, create_key, eventually, subscribe
+from tests.stack import Pipeline, Receiver, auth, create_key, eventually, newsflow, subscribe
 
 pytestmark = pytest.mark.integration
 
@@ -165,37 +163,31 @@ async def test_every_service_serves_parseable_metrics_with_the_documented_names(
     assert 'newsflow_group_status{stage="enrichment"}' in monitor
 
 
-def _cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.admin.cli", *args],
-                          env={**os.environ, **pipeline.services.env}, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60)
-
-
 async def test_status_and_deadletters_commands(pipeline: Pipeline) -> None:
-    async def all_ok() -> subprocess.CompletedProcess[str] | None:
-        shown = await asyncio.to_thread(_cli, pipeline, "status")
+    async def all_ok() -> CompletedProcess[str] | None:
+        shown = await asyncio.to_thread(newsflow, pipeline, "status")
         return shown if shown.returncode == 0 else None  # 1 while a stage is not OK
 
     shown = await eventually(all_ok, "`newsflow status` to exit 0")
     for stage in ("extraction", "enrichment", "indexing", "alerting", "delivery"):
         assert stage in shown.stdout
-    as_json = await asyncio.to_thread(_cli, pipeline, "status", "--json")
+    as_json = await asyncio.to_thread(newsflow, pipeline, "status", "--json")
     assert {g["status"] for g in json.loads(as_json.stdout)["groups"]} == {"OK"}, as_json.stdout
-    listed = await asyncio.to_thread(_cli, pipeline, "deadletters", "list", "--stage", "enrichment")
+    listed = await asyncio.to_thread(newsflow, pipeline, "deadletters", "list", "--stage", "enrichment")
     assert listed.returncode == 0 and "InjectedFailure" in listed.stdout, listed.stdout + listed.stderr
-    refused = await asyncio.to_thread(_cli, pipeline, "deadletters", "replay")
+    refused = await asyncio.to_thread(newsflow, pipeline, "deadletters", "replay")
     assert refused.returncode == 2
 
 
 async def test_a_filtered_replay_lists_first_and_sends_with_execute(pipeline: Pipeline) -> None:
     _, article_id, found = await _dead_lettered(pipeline, "extraction")
     args = ("deadletters", "replay", "--stage", "extraction", "--error-type", "InjectedFailure")
-    planned = await asyncio.to_thread(_cli, pipeline, *args, "--json")
+    planned = await asyncio.to_thread(newsflow, pipeline, *args, "--json")
     plan = json.loads(planned.stdout)
     assert planned.returncode == 0 and plan["dry_run"] is True and found["id"] in plan["replayed"]
     detail = (await pipeline.monitor.get(f"/ops/deadletters/{found['id']}")).json()
     assert detail["replay"] is None  # listed, not sent
-    done = await asyncio.to_thread(_cli, pipeline, *args, "--execute")
+    done = await asyncio.to_thread(newsflow, pipeline, *args, "--execute")
     assert done.returncode == 0 and f"replayed {len(plan['replayed'])}" in done.stdout, done.stdout
     await pipeline.wait_for_article(article_id)
 
